@@ -1,0 +1,383 @@
+/**
+ * The range-vector functions of PromQL (rate … ts_of_first_over_time) over float samples, as
+ * Prometheus 3.5's promql/functions.go computes them, operation for operation.
+ *
+ * Each kernel reads samples [w.lo, w.hi) of one series' typed arrays and returns the output
+ * value, or undefined where Prometheus emits no sample. Nothing is allocated per sample.
+ *
+ * Argument conventions (`args`, in call order without the range vector):
+ *  - quantile_over_time(q, v[r]):              args = [q]
+ *  - double_exponential_smoothing(v[r], sf, tf): args = [sf, tf]
+ *  - predict_linear(v[r], t):                  args = [t (seconds ahead), interceptTimeMs]
+ *    where interceptTimeMs is the evaluation timestamp of the step (Prometheus's enh.Ts), in
+ *    ms. It is not the window end: with `offset` or `@` the regression is still anchored at the
+ *    step's own time, so predict_linear(x[5m] @ 3000, 3600) evaluated at 600s predicts for
+ *    4200s. The evaluator appends it; if it is missing, w.end is used.
+ *  - all others: no arguments.
+ *
+ * Left to the evaluator: annotations (the counter-name info for rate/increase, invalid
+ * quantile warnings, mixed float/histogram warnings), native histograms, and whether
+ * first_over_time/last_over_time keep the metric name.
+ */
+import { PromQLError } from '../errors.js';
+import { kahanComp } from './kahan.js';
+import { medianAbsoluteDeviation, quantile } from './quantile.js';
+import type { RangeFunction, Window } from './window.js';
+
+/** Go's time.Duration.Seconds() for a duration of `ms` milliseconds: whole seconds plus nanoseconds / 1e9. */
+export function durationSeconds(ms: number): number {
+  const sec = Math.trunc(ms / 1000);
+  const nsec = (ms - sec * 1000) * 1e6;
+  return sec + nsec / 1e9;
+}
+
+/**
+ * rate, increase and delta (Prometheus's extrapolatedRate): the change over the window, with
+ * counter resets added back for counters, extrapolated to the window edges when the first/last
+ * sample is within 1.1 average intervals of them (else by half an interval), never extrapolating
+ * a counter below zero; per second when `isRate`.
+ */
+function extrapolatedRate(w: Window, isCounter: boolean, isRate: boolean): number | undefined {
+  const { ts, vs, lo, hi } = w;
+  const n = hi - lo;
+  if (n < 2) return undefined;
+  const firstT = ts[lo]!;
+  const lastT = ts[hi - 1]!;
+  const first = vs[lo]!;
+  let result = vs[hi - 1]! - first;
+  if (isCounter) {
+    // A drop is a reset: the counter restarted from 0, so the value before it was gained too.
+    let prev = first;
+    for (let i = lo + 1; i < hi; i++) {
+      const cur = vs[i]!;
+      if (cur < prev) result += prev;
+      prev = cur;
+    }
+  }
+  let durationToStart = (firstT - w.start) / 1000;
+  let durationToEnd = (w.end - lastT) / 1000;
+  const sampledInterval = (lastT - firstT) / 1000;
+  const averageDurationBetweenSamples = sampledInterval / (n - 1);
+  const extrapolationThreshold = averageDurationBetweenSamples * 1.1;
+  if (durationToStart >= extrapolationThreshold) durationToStart = averageDurationBetweenSamples / 2;
+  if (isCounter) {
+    // Where the counter would have been zero, if that is closer than the chosen start.
+    let durationToZero = durationToStart;
+    if (result > 0 && first >= 0) durationToZero = sampledInterval * (first / result);
+    if (durationToZero < durationToStart) durationToStart = durationToZero;
+  }
+  if (durationToEnd >= extrapolationThreshold) durationToEnd = averageDurationBetweenSamples / 2;
+  let factor = (sampledInterval + durationToStart + durationToEnd) / sampledInterval;
+  if (isRate) factor /= durationSeconds(w.range);
+  return result * factor;
+}
+
+/** irate and idelta (Prometheus's instantValue): the last two samples only; a drop counts as a reset for irate. */
+function instantValue(w: Window, isRate: boolean): number | undefined {
+  const { ts, vs, hi } = w;
+  if (hi - w.lo < 2) return undefined;
+  const t0 = ts[hi - 2]!;
+  const t1 = ts[hi - 1]!;
+  const sampledInterval = t1 - t0;
+  if (sampledInterval === 0) return undefined;
+  const v0 = vs[hi - 2]!;
+  const v1 = vs[hi - 1]!;
+  // On a counter reset the result is the new value itself; NaN compares false and subtracts.
+  let r = v1;
+  if (!isRate || !(v1 < v0)) r = v1 - v0;
+  if (isRate) r /= sampledInterval / 1000;
+  return r;
+}
+
+let regSlope = 0;
+let regIntercept = 0;
+
+/**
+ * Least-squares fit of the window's samples against time in seconds relative to
+ * `interceptTime` (ms), with compensated sums as Prometheus's linearRegression; sets regSlope
+ * and regIntercept (the fitted value at interceptTime). A constant series gives slope 0, or NaN
+ * for a constant infinity.
+ */
+function linearRegression(w: Window, interceptTime: number): void {
+  const { ts, vs, lo, hi } = w;
+  let n = 0;
+  let sumX = 0;
+  let cX = 0;
+  let sumY = 0;
+  let cY = 0;
+  let sumXY = 0;
+  let cXY = 0;
+  let sumX2 = 0;
+  let cX2 = 0;
+  const initY = vs[lo]!;
+  let constY = true;
+  for (let i = lo; i < hi; i++) {
+    const y = vs[i]!;
+    if (constY && i > lo && y !== initY) constY = false;
+    n += 1.0;
+    const x = (ts[i]! - interceptTime) / 1e3;
+    let t = sumX + x;
+    cX = kahanComp(x, sumX, t, cX);
+    sumX = t;
+    t = sumY + y;
+    cY = kahanComp(y, sumY, t, cY);
+    sumY = t;
+    const xy = x * y;
+    t = sumXY + xy;
+    cXY = kahanComp(xy, sumXY, t, cXY);
+    sumXY = t;
+    const x2 = x * x;
+    t = sumX2 + x2;
+    cX2 = kahanComp(x2, sumX2, t, cX2);
+    sumX2 = t;
+  }
+  if (constY) {
+    if (initY === Infinity || initY === -Infinity) {
+      regSlope = NaN;
+      regIntercept = NaN;
+    } else {
+      regSlope = 0;
+      regIntercept = initY;
+    }
+    return;
+  }
+  sumX += cX;
+  sumY += cY;
+  sumXY += cXY;
+  sumX2 += cX2;
+  const covXY = sumXY - (sumX * sumY) / n;
+  const varX = sumX2 - (sumX * sumX) / n;
+  regSlope = covXY / varX;
+  regIntercept = sumY / n - (regSlope * sumX) / n;
+}
+
+/** deriv: the regression slope per second; anchored at the first sample for precision, as Prometheus. */
+function deriv(w: Window): number | undefined {
+  if (w.hi - w.lo < 2) return undefined;
+  linearRegression(w, w.ts[w.lo]!);
+  return regSlope;
+}
+
+/** predict_linear: the regression value `args[0]` seconds after the intercept time `args[1]` (ms). */
+function predictLinear(w: Window, args: readonly number[]): number | undefined {
+  if (w.hi - w.lo < 2) return undefined;
+  const duration = args[0]!;
+  const interceptTime = args.length > 1 ? args[1]! : w.end;
+  linearRegression(w, interceptTime);
+  return regSlope * duration + regIntercept;
+}
+
+/** resets: how many times a sample is lower than the one before it. */
+function resets(w: Window): number | undefined {
+  const { vs, lo, hi } = w;
+  if (hi <= lo) return undefined;
+  let r = 0;
+  for (let i = lo + 1; i < hi; i++) if (vs[i]! < vs[i - 1]!) r++;
+  return r;
+}
+
+/** changes: how many times a sample differs from the one before it (NaN after NaN is no change). */
+function changes(w: Window): number | undefined {
+  const { vs, lo, hi } = w;
+  if (hi <= lo) return undefined;
+  let c = 0;
+  for (let i = lo + 1; i < hi; i++) {
+    const cur = vs[i]!;
+    const prev = vs[i - 1]!;
+    if (cur !== prev && !(cur !== cur && prev !== prev)) c++;
+  }
+  return c;
+}
+
+/**
+ * avg_over_time as Prometheus 3.5: a compensated direct sum divided by the count, which is the
+ * more accurate method, until the running sum would overflow; from there on an incremental
+ * (compensated) mean, which cannot overflow.
+ */
+function avgOverTime(w: Window): number | undefined {
+  const { vs, lo, hi } = w;
+  if (hi <= lo) return undefined;
+  let sum = vs[lo]!;
+  let count = 1;
+  let mean = 0;
+  let kahanC = 0;
+  let incrementalMean = false;
+  for (let i = lo + 1; i < hi; i++) {
+    const f = vs[i]!;
+    count = i - lo + 1;
+    if (!incrementalMean) {
+      const newSum = sum + f;
+      const newC = kahanComp(f, sum, newSum, kahanC);
+      if (newSum !== Infinity && newSum !== -Infinity) {
+        sum = newSum;
+        kahanC = newC;
+        continue;
+      }
+      // The sum overflowed: continue from the mean so far.
+      incrementalMean = true;
+      mean = sum / (count - 1);
+      kahanC /= count - 1;
+    }
+    const q = (count - 1) / count;
+    const inc = f / count;
+    const base = q * mean;
+    const t = base + inc;
+    kahanC = kahanComp(inc, base, t, q * kahanC);
+    mean = t;
+  }
+  if (incrementalMean) return mean + kahanC;
+  return sum / count + kahanC / count;
+}
+
+/** sum_over_time: the compensated sum (an infinite sum is returned without its compensation). */
+function sumOverTime(w: Window): number | undefined {
+  const { vs, lo, hi } = w;
+  if (hi <= lo) return undefined;
+  let sum = 0;
+  let c = 0;
+  for (let i = lo; i < hi; i++) {
+    const v = vs[i]!;
+    const t = sum + v;
+    c = kahanComp(v, sum, t, c);
+    sum = t;
+  }
+  if (sum === Infinity || sum === -Infinity) return sum;
+  return sum + c;
+}
+
+/**
+ * min_over_time / max_over_time and their ts_of_ variants (Prometheus's compareOverTime): a
+ * running extreme that any sample replaces while it is NaN, so NaN results only when all samples
+ * are NaN. `orEqual` makes later equal values win (for the timestamp variants).
+ */
+function extremeOverTime(w: Window, max: boolean, orEqual: boolean, timestamp: boolean): number | undefined {
+  const { ts, vs, lo, hi } = w;
+  if (hi <= lo) return undefined;
+  let best = vs[lo]!;
+  let bestT = ts[lo]!;
+  for (let i = lo; i < hi; i++) {
+    const cur = vs[i]!;
+    let better: boolean;
+    if (max) better = orEqual ? cur >= best : cur > best;
+    else better = orEqual ? cur <= best : cur < best;
+    if (better || best !== best) {
+      best = cur;
+      bestT = ts[i]!;
+    }
+  }
+  return timestamp ? bestT / 1000 : best;
+}
+
+/** stddev_over_time / stdvar_over_time: Welford's online variance with compensated sums, as Prometheus. */
+function varianceOverTime(w: Window, sqrt: boolean): number | undefined {
+  const { vs, lo, hi } = w;
+  if (hi <= lo) return undefined;
+  let count = 0;
+  let mean = 0;
+  let cMean = 0;
+  let aux = 0;
+  let cAux = 0;
+  for (let i = lo; i < hi; i++) {
+    const f = vs[i]!;
+    count++;
+    const delta = f - (mean + cMean);
+    const inc = delta / count;
+    let t = mean + inc;
+    cMean = kahanComp(inc, mean, t, cMean);
+    mean = t;
+    const incAux = delta * (f - (mean + cMean));
+    t = aux + incAux;
+    cAux = kahanComp(incAux, aux, t, cAux);
+    aux = t;
+  }
+  const variance = (aux + cAux) / count;
+  return sqrt ? Math.sqrt(variance) : variance;
+}
+
+/** Go's fmt "%f" (six decimals, ties to even, full digits for huge values, "NaN"/"+Inf"/"-Inf"). */
+export function goFormatF(x: number): string {
+  if (x !== x) return 'NaN';
+  if (x === Infinity) return '+Inf';
+  if (x === -Infinity) return '-Inf';
+  const neg = x < 0 || Object.is(x, -0);
+  const a = Math.abs(x);
+  let s: string;
+  if (a >= 1e21) s = `${BigInt(a).toString()}.000000`;
+  else {
+    s = a.toFixed(6);
+    // toFixed breaks exact ties upwards, Go breaks them to even. An exact tie at the seventh
+    // decimal is an odd multiple of 2^-7 (its expansion ends in ...5 at that place).
+    const scaled = a * 128;
+    if (Number.isInteger(scaled) && scaled % 2 === 1) {
+      const down = a.toFixed(7).slice(0, -1);
+      if (Number(down[down.length - 1]) % 2 === 0) s = down;
+    }
+  }
+  return neg ? `-${s}` : s;
+}
+
+/**
+ * double_exponential_smoothing (Holt's linear method): the smoothed value after the last sample,
+ * seeded with the first sample and the first difference. Factors outside (0, 1) fail the query
+ * with Prometheus's message, even for a window too short to produce a value.
+ */
+function doubleExponentialSmoothing(w: Window, args: readonly number[]): number | undefined {
+  const sf = args[0]!;
+  const tf = args[1]!;
+  if (sf <= 0 || sf >= 1) {
+    throw new PromQLError('execution', `invalid smoothing factor. Expected: 0 < sf < 1, got: ${goFormatF(sf)}`);
+  }
+  if (tf <= 0 || tf >= 1) {
+    throw new PromQLError('execution', `invalid trend factor. Expected: 0 < tf < 1, got: ${goFormatF(tf)}`);
+  }
+  const { vs, lo, hi } = w;
+  const l = hi - lo;
+  if (l < 2) return undefined;
+  let s0 = 0;
+  let s1 = vs[lo]!;
+  let b = vs[lo + 1]! - vs[lo]!;
+  for (let i = 1; i < l; i++) {
+    const x = sf * vs[lo + i]!;
+    // The trend: the seed difference for the first step, then tf·(s1−s0) + (1−tf)·b.
+    if (i > 1) b = tf * (s1 - s0) + (1 - tf) * b;
+    const y = (1 - sf) * (s1 + b);
+    s0 = s1;
+    s1 = x + y;
+  }
+  return s1;
+}
+
+const nonEmpty =
+  (f: (w: Window) => number): RangeFunction =>
+  (w) =>
+    w.hi > w.lo ? f(w) : undefined;
+
+/** The range-vector functions by name; see the file header for the argument conventions. */
+export const RANGE_FUNCTIONS: ReadonlyMap<string, RangeFunction> = new Map<string, RangeFunction>([
+  ['rate', (w) => extrapolatedRate(w, true, true)],
+  ['increase', (w) => extrapolatedRate(w, true, false)],
+  ['delta', (w) => extrapolatedRate(w, false, false)],
+  ['irate', (w) => instantValue(w, true)],
+  ['idelta', (w) => instantValue(w, false)],
+  ['deriv', deriv],
+  ['predict_linear', predictLinear],
+  ['resets', resets],
+  ['changes', changes],
+  ['avg_over_time', avgOverTime],
+  ['sum_over_time', sumOverTime],
+  ['count_over_time', nonEmpty((w) => w.hi - w.lo)],
+  ['min_over_time', (w) => extremeOverTime(w, false, false, false)],
+  ['max_over_time', (w) => extremeOverTime(w, true, false, false)],
+  ['ts_of_min_over_time', (w) => extremeOverTime(w, false, true, true)],
+  ['ts_of_max_over_time', (w) => extremeOverTime(w, true, true, true)],
+  ['last_over_time', nonEmpty((w) => w.vs[w.hi - 1]!)],
+  ['first_over_time', nonEmpty((w) => w.vs[w.lo]!)],
+  ['ts_of_last_over_time', nonEmpty((w) => w.ts[w.hi - 1]! / 1000)],
+  ['ts_of_first_over_time', nonEmpty((w) => w.ts[w.lo]! / 1000)],
+  ['present_over_time', nonEmpty(() => 1)],
+  ['stddev_over_time', (w) => varianceOverTime(w, true)],
+  ['stdvar_over_time', (w) => varianceOverTime(w, false)],
+  ['quantile_over_time', (w, args) => (w.hi > w.lo ? quantile(args[0]!, w.vs, w.hi - w.lo, w.lo) : undefined)],
+  ['mad_over_time', nonEmpty((w) => medianAbsoluteDeviation(w.vs, w.lo, w.hi))],
+  ['double_exponential_smoothing', doubleExponentialSmoothing],
+]);
