@@ -1,7 +1,20 @@
-/** Placeholder until the evaluator lands; the API below is the contract. */
-import type { Expr } from './ast.js';
-import type { Queryable } from '../storage/queryable.js';
-import type { QueryResult } from './result.js';
+/**
+ * The PromQL engine: parses, works out which series each selector needs over which
+ * time range, fetches them all up front (the only I/O), then evaluates synchronously.
+ */
+
+import type { Expr, VectorSelector } from './ast.js';
+import { walk } from './ast.js';
+import { PromQLError } from './errors.js';
+import { parseExpr } from './parser.js';
+import type { QueryResult, QueryStats, QueryValue, ResultSeries, Sample } from './result.js';
+import { typeOf } from './signatures.js';
+import { Annotations, EvalContext } from './eval/context.js';
+import { atTime, Evaluator, subqueryGrid, type QueryTimes } from './eval/evaluator.js';
+import { dropMetricName, compareLabels, labelsKey } from '../storage/labels.js';
+import type { Queryable, Series } from '../storage/queryable.js';
+import { duplicateLabelsetError, mergeSameLabels } from './eval/series.js';
+import { makeGrid, type EvalValue, type StepGrid, type StepSeries } from './eval/types.js';
 
 export interface EngineOptions {
   /** How far back an instant selector looks for a sample, ms (default 5m). */
@@ -20,15 +33,280 @@ export interface EngineOptions {
 
 export interface QueryOptions {
   signal?: AbortSignal;
+  /** Per-query lookback delta, ms. */
   lookbackDelta?: number;
 }
 
+export const DEFAULT_LOOKBACK_MS = 5 * 60_000;
+export const DEFAULT_MAX_SAMPLES = 50_000_000;
+export const DEFAULT_TIMEOUT_MS = 2 * 60_000;
+export const DEFAULT_MAX_POINTS = 11_000;
+
+/** Evaluates PromQL over a Queryable with Prometheus's semantics. */
 export class Engine {
-  constructor(readonly opts: EngineOptions = {}) {}
-  async instantQuery(_s: Queryable, _q: string | Expr, _t: number, _o?: QueryOptions): Promise<QueryResult> {
-    throw new Error('not implemented');
+  readonly lookbackDelta: number;
+  readonly maxSamples: number;
+  readonly timeoutMs: number;
+  readonly maxPoints: number;
+  readonly noStepSubqueryInterval: number;
+  readonly delayedNameRemoval: boolean;
+
+  constructor(opts: EngineOptions = {}) {
+    this.lookbackDelta = opts.lookbackDelta ?? DEFAULT_LOOKBACK_MS;
+    this.maxSamples = opts.maxSamples ?? DEFAULT_MAX_SAMPLES;
+    this.timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    this.maxPoints = opts.maxPointsPerSeries ?? DEFAULT_MAX_POINTS;
+    this.noStepSubqueryInterval = opts.noStepSubqueryIntervalMs ?? 60_000;
+    this.delayedNameRemoval = opts.delayedNameRemoval ?? false;
   }
-  async rangeQuery(_s: Queryable, _q: string | Expr, _a: number, _b: number, _step: number, _o?: QueryOptions): Promise<QueryResult> {
-    throw new Error('not implemented');
+
+  /** Evaluates an expression at one instant (ms). */
+  async instantQuery(storage: Queryable, query: string | Expr, timeMs: number, opts: QueryOptions = {}): Promise<QueryResult> {
+    return this.exec(storage, query, timeMs, timeMs, 0, opts);
   }
+
+  /** Evaluates an expression at every step from start to end (ms, inclusive). */
+  async rangeQuery(storage: Queryable, query: string | Expr, startMs: number, endMs: number, stepMs: number, opts: QueryOptions = {}): Promise<QueryResult> {
+    if (!(stepMs > 0)) throw new PromQLError('bad_data', 'zero or negative query resolution step widths are not accepted. Try a positive integer');
+    if (endMs < startMs) throw new PromQLError('bad_data', 'end timestamp must not be before start time');
+    if ((endMs - startMs) / stepMs > this.maxPoints) {
+      throw new PromQLError('bad_data', `exceeded maximum resolution of ${this.maxPoints.toLocaleString('en-US')} points per timeseries. Try decreasing the query resolution (?step=XX)`);
+    }
+    return this.exec(storage, query, startMs, endMs, stepMs, opts);
+  }
+
+  private async exec(storage: Queryable, query: string | Expr, start: number, end: number, step: number, opts: QueryOptions): Promise<QueryResult> {
+    const t0 = performance.now();
+    const queryText = typeof query === 'string' ? query : '';
+    const expr = typeof query === 'string' ? parseExpr(query) : query;
+    const t1 = performance.now();
+    const isRange = step > 0;
+    const type = typeOf(expr);
+    if (isRange && type !== 'vector' && type !== 'scalar') {
+      throw new PromQLError('bad_data', `invalid expression type "${type === 'matrix' ? 'range vector' : type}" for range query, must be Scalar or instant Vector`);
+    }
+    const lookback = opts.lookbackDelta && opts.lookbackDelta > 0 ? opts.lookbackDelta : this.lookbackDelta;
+    const times: QueryTimes = { start, end };
+    const grid = makeGrid(start, end, isRange ? step : 1);
+    const deadline = Date.now() + this.timeoutMs;
+
+    const ranges = selectorRanges(expr, grid, times, lookback, this.noStepSubqueryInterval);
+    const stats: QueryStats = {
+      seriesFetched: 0,
+      samplesFetched: 0,
+      bytesRead: 0,
+      peakSamples: 0,
+      totalSamples: 0,
+      timings: { parseMs: t1 - t0, selectMs: 0, evalMs: 0 },
+    };
+    const warnings: string[] = [];
+    const selected = await fetchAll(storage, ranges, stats, warnings, opts.signal, deadline);
+    const t2 = performance.now();
+    stats.timings.selectMs = t2 - t1;
+
+    const annotations = new Annotations(queryText);
+    const ctx = new EvalContext(
+      {
+        lookbackDelta: lookback,
+        delayedNameRemoval: this.delayedNameRemoval,
+        noStepSubqueryInterval: this.noStepSubqueryInterval,
+        maxSamples: this.maxSamples,
+        deadline,
+        signal: opts.signal,
+      },
+      selected,
+      annotations,
+    );
+    const ev = new Evaluator(ctx, times);
+    const value = ev.eval(expr, grid);
+    const result = this.toResult(value, grid, isRange, expr);
+    stats.timings.evalMs = performance.now() - t2;
+    stats.peakSamples = ctx.peak;
+    stats.totalSamples = ctx.total;
+    return { value: result, warnings: [...warnings, ...annotations.warnings], infos: [...annotations.infos], stats };
+  }
+
+  private toResult(v: EvalValue, grid: StepGrid, isRange: boolean, expr: Expr): QueryValue {
+    const delayed = this.delayedNameRemoval;
+    switch (v.type) {
+      case 'string':
+        return { type: 'string', t: grid.start, v: v.value };
+      case 'scalar':
+        if (!isRange) return { type: 'scalar', t: grid.start, v: v.values[0]! };
+        return {
+          type: 'matrix',
+          series: [{ labels: [], timestamps: Float64Array.from(grid.times), values: Float64Array.from(v.values) }],
+        };
+      case 'matrix': {
+        // Only an instant query returns a range vector: the samples in its one window.
+        const end = v.ends[0]!;
+        const start = end - v.range;
+        const out: ResultSeries[] = [];
+        for (const s of v.series) {
+          let lo = 0;
+          while (lo < s.ts.length && s.ts[lo]! <= start) lo++;
+          let hi = lo;
+          while (hi < s.ts.length && s.ts[hi]! <= end) hi++;
+          if (hi > lo) {
+            const labels = s.dropName && delayed ? dropMetricName(s.labels) : s.labels;
+            out.push({ labels, timestamps: s.ts.slice(lo, hi), values: s.vs.slice(lo, hi) });
+          }
+        }
+        void expr;
+        return { type: 'matrix', series: out };
+      }
+      case 'vector': {
+        let series: StepSeries[] = v.series;
+        if (delayed) {
+          series = series.map((s) => (s.dropName ? { ...s, labels: dropMetricName(s.labels), dropName: false } : s));
+          if (isRange) series = mergeSameLabels(series);
+          else {
+            const seen = new Set<string>();
+            for (const s of series) {
+              if (!s.present[0]) continue;
+              const k = labelsKey(s.labels);
+              if (seen.has(k)) throw duplicateLabelsetError();
+              seen.add(k);
+            }
+          }
+        }
+        if (!isRange) {
+          const samples: Sample[] = [];
+          for (const s of series) if (s.present[0]) samples.push({ labels: s.labels, t: grid.start, v: s.values[0]! });
+          return { type: 'vector', samples };
+        }
+        const out: ResultSeries[] = [];
+        for (const s of series) {
+          let count = 0;
+          for (let i = 0; i < grid.n; i++) count += s.present[i]!;
+          if (count === 0) continue;
+          const ts = new Float64Array(count);
+          const vs = new Float64Array(count);
+          let k = 0;
+          for (let i = 0; i < grid.n; i++) {
+            if (!s.present[i]) continue;
+            ts[k] = grid.times[i]!;
+            vs[k] = s.values[i]!;
+            k++;
+          }
+          out.push({ labels: s.labels, timestamps: ts, values: vs });
+        }
+        out.sort((a, b) => compareLabels(a.labels, b.labels));
+        return { type: 'matrix', series: out };
+      }
+    }
+  }
+}
+
+interface SelectorRange {
+  mint: number;
+  maxt: number;
+}
+
+/** The time range each selector must read, following subqueries' own grids. */
+export function selectorRanges(expr: Expr, grid: StepGrid, times: QueryTimes, lookback: number, noStep: number): Map<VectorSelector, SelectorRange> {
+  const out = new Map<VectorSelector, SelectorRange>();
+  const add = (vs: VectorSelector, mint: number, maxt: number) => {
+    const r = out.get(vs);
+    if (r) {
+      r.mint = Math.min(r.mint, mint);
+      r.maxt = Math.max(r.maxt, maxt);
+    } else out.set(vs, { mint, maxt });
+  };
+  const visit = (e: Expr, g: StepGrid): void => {
+    switch (e.kind) {
+      case 'VectorSelector': {
+        const s = e.at ? atTime(e.at, times) : g.start;
+        const en = e.at ? atTime(e.at, times) : g.end;
+        add(e, s - e.offset - lookback + 1, en - e.offset);
+        return;
+      }
+      case 'MatrixSelector': {
+        const vs = e.selector;
+        const s = vs.at ? atTime(vs.at, times) : g.start;
+        const en = vs.at ? atTime(vs.at, times) : g.end;
+        add(vs, s - vs.offset - e.range + 1, en - vs.offset);
+        return;
+      }
+      case 'SubqueryExpr':
+        visit(e.expr, subqueryGrid(e, g, times, noStep));
+        return;
+      default:
+        walkChildren(e, (c) => visit(c, g));
+    }
+  };
+  visit(expr, grid);
+  return out;
+}
+
+function walkChildren(e: Expr, fn: (c: Expr) => void): void {
+  let first = true;
+  walk(e, (node, path) => {
+    if (first) {
+      first = false;
+      return;
+    }
+    if (path.length === 1) fn(node);
+  });
+}
+
+/**
+ * Fetches every selector's series. Selectors with equal matchers whose time ranges
+ * overlap share one select; disjoint ranges (e.g. a large offset) are read separately.
+ */
+async function fetchAll(
+  storage: Queryable,
+  ranges: Map<VectorSelector, SelectorRange>,
+  stats: QueryStats,
+  warnings: string[],
+  signal: AbortSignal | undefined,
+  deadline: number,
+): Promise<Map<VectorSelector, Series[]>> {
+  interface Fetch {
+    vs: VectorSelector[];
+    mint: number;
+    maxt: number;
+  }
+  const byMatchers = new Map<string, [VectorSelector, SelectorRange][]>();
+  for (const entry of ranges) {
+    const key = entry[0].matchers.map((m) => m.toString()).sort().join(',');
+    const g = byMatchers.get(key);
+    if (g) g.push(entry);
+    else byMatchers.set(key, [entry]);
+  }
+  const fetches: Fetch[] = [];
+  for (const group of byMatchers.values()) {
+    group.sort((a, b) => a[1].mint - b[1].mint);
+    let cur: Fetch | undefined;
+    for (const [vs, r] of group) {
+      if (cur && r.mint <= cur.maxt + 1) {
+        cur.vs.push(vs);
+        cur.maxt = Math.max(cur.maxt, r.maxt);
+      } else {
+        cur = { vs: [vs], mint: r.mint, maxt: r.maxt };
+        fetches.push(cur);
+      }
+    }
+  }
+  const out = new Map<VectorSelector, Series[]>();
+  const timer = AbortSignal.timeout(Math.max(1, deadline - Date.now()));
+  const combined = signal ? AbortSignal.any([signal, timer]) : timer;
+  await Promise.all(
+    fetches.map(async (f) => {
+      let res;
+      try {
+        res = await storage.select({ matchers: f.vs[0]!.matchers, mint: f.mint, maxt: f.maxt }, combined);
+      } catch (e) {
+        if (timer.aborted) throw new PromQLError('timeout', 'query timed out in query execution');
+        if (signal?.aborted) throw new PromQLError('canceled', 'query was canceled in query execution');
+        throw e;
+      }
+      stats.seriesFetched += res.stats?.seriesFetched ?? res.series.length;
+      stats.samplesFetched += res.stats?.samplesFetched ?? res.series.reduce((a, s) => a + s.timestamps.length, 0);
+      stats.bytesRead += res.stats?.bytesRead ?? 0;
+      if (res.warnings) warnings.push(...res.warnings);
+      for (const vs of f.vs) out.set(vs, res.series);
+    }),
+  );
+  return out;
 }

@@ -40,25 +40,38 @@ interface Translated {
   flags: string;
 }
 
+/** The other-case forms of a character, for case-insensitive scopes (JS in Node 20 lacks (?i:...)). */
+function caseVariants(ch: string): string[] {
+  const u = ch.toUpperCase();
+  const l = ch.toLowerCase();
+  const out = [ch];
+  if (u !== ch && [...u].length === 1) out.push(u);
+  if (l !== ch && [...l].length === 1) out.push(l);
+  return out;
+}
+
 /** Translates a Go RE2 pattern to a JS pattern body plus flags. Throws RegexSyntaxError. */
 export function translateGoRegex(re: string): Translated {
   let flags = 's';
-  let i = 0;
-  // Leading flag groups such as (?i) or (?is) become JS flags.
-  for (;;) {
-    const m = /^\(\?([imsU]+)\)/.exec(re.slice(i));
-    if (!m) break;
-    for (const f of m[1]!) {
-      if (f === 'i' && !flags.includes('i')) flags += 'i';
-      else if (f === 'm' && !flags.includes('m')) flags += 'm';
-      else if (f === 'U') throw new RegexSyntaxError('the (?U) flag is not supported');
-    }
-    i += m[0].length;
-  }
   let out = '';
   let inClass = false;
   let classStart = false;
+  // Case-insensitivity is scoped by groups in RE2; it is applied by expanding letters.
+  let ci = false;
+  const groups: boolean[] = [];
   const n = re.length;
+  let i = 0;
+
+  const literal = (ch: string): void => {
+    if (inClass) {
+      for (const v of ci ? caseVariants(ch) : [ch]) out += escapeLiteral(v, true);
+      return;
+    }
+    const vs = ci ? caseVariants(ch) : [ch];
+    if (vs.length === 1) out += escapeLiteral(ch, false);
+    else out += '[' + vs.map((v) => escapeLiteral(v, true)).join('') + ']';
+  };
+
   while (i < n) {
     const c = re[i]!;
     if (c === '\\') {
@@ -67,7 +80,7 @@ export function translateGoRegex(re: string): Translated {
       if (d === 'Q') {
         const end = re.indexOf('\\E', i + 2);
         const lit = end < 0 ? re.slice(i + 2) : re.slice(i + 2, end);
-        out += escapeLiteral(lit, inClass);
+        for (const ch of lit) literal(ch);
         i = end < 0 ? n : end + 2;
         classStart = false;
         continue;
@@ -89,10 +102,8 @@ export function translateGoRegex(re: string): Translated {
       }
       if (d in PERL_CLASSES) {
         const body = PERL_CLASSES[d]!;
-        if (inClass) {
-          if (body.startsWith('^')) out += '\\' + d; // negated perl class inside a class: let JS handle it.
-          else out += body;
-        } else out += body.startsWith('^') ? `[${body}]` : `[${body}]`;
+        if (inClass) out += body.startsWith('^') ? '\\' + d : body;
+        else out += `[${body}]`;
         i += 2;
         classStart = false;
         continue;
@@ -114,32 +125,34 @@ export function translateGoRegex(re: string): Translated {
           neg = !neg;
           name = name.slice(1);
         }
-        const prop = name.length <= 2 ? name : `Script=${name}`;
-        out += `\\${neg ? 'P' : 'p'}{${prop === 'Any' ? 'Any' : prop}}`;
+        const prop = name.length <= 2 || name === 'Any' ? name : `Script=${name}`;
+        out += `\\${neg ? 'P' : 'p'}{${prop}}`;
         i += len;
         classStart = false;
         continue;
       }
       if (/[0-9]/.test(d)) {
         if (d === '0' || (d >= '1' && d <= '7' && /[0-7]/.test(re[i + 2] ?? ''))) {
-          // Octal escape.
           const m = /^[0-7]{1,3}/.exec(re.slice(i + 1))!;
-          out += '\\x' + parseInt(m[0], 8).toString(16).padStart(2, '0');
+          literal(String.fromCharCode(parseInt(m[0], 8)));
           i += 1 + m[0].length;
           continue;
         }
         throw new RegexSyntaxError(`invalid escape sequence: \`\\${d}\``);
       }
       if (d === 'x') {
+        let cp: number;
         if (re[i + 2] === '{') {
           const end = re.indexOf('}', i + 3);
           if (end < 0) throw new RegexSyntaxError('invalid escape sequence: `\\x{`');
-          out += `\\u{${re.slice(i + 3, end)}}`;
+          cp = parseInt(re.slice(i + 3, end), 16);
           i = end + 1;
         } else {
-          out += re.slice(i, i + 4);
+          cp = parseInt(re.slice(i + 2, i + 4), 16);
           i += 4;
         }
+        if (!(cp >= 0 && cp <= 0x10ffff)) throw new RegexSyntaxError('invalid escape sequence: `\\x`');
+        literal(String.fromCodePoint(cp));
         continue;
       }
       if ('afnrtvbB'.includes(d)) {
@@ -151,7 +164,7 @@ export function translateGoRegex(re: string): Translated {
       }
       if (/[A-Za-z]/.test(d)) throw new RegexSyntaxError(`invalid escape sequence: \`\\${d}\``);
       // Escaped punctuation is a literal in RE2.
-      out += escapeLiteral(d, inClass);
+      literal(d);
       i += 2;
       classStart = false;
       continue;
@@ -181,18 +194,20 @@ export function translateGoRegex(re: string): Translated {
         i++;
         continue;
       }
-      if (c === '[' || c === '/' || (c === ']' && classStart)) {
-        out += '\\' + c;
-        i++;
+      // A range a-b: under case-insensitivity add the other-case range too.
+      const range = /^(.)-([^\]\\])/su.exec(re.slice(i));
+      if (range && !(c === ']' && classStart)) {
+        const [, a, b] = range as unknown as [string, string, string];
+        out += escapeLiteral(a, true) + '-' + escapeLiteral(b, true);
+        if (ci) {
+          if (/[a-z]/.test(a) && /[a-z]/.test(b)) out += a.toUpperCase() + '-' + b.toUpperCase();
+          else if (/[A-Z]/.test(a) && /[A-Z]/.test(b)) out += a.toLowerCase() + '-' + b.toLowerCase();
+        }
+        i += range[0].length;
         classStart = false;
         continue;
       }
-      if (c === '^' && classStart && out.endsWith('[')) {
-        out += '^';
-        i++;
-        continue;
-      }
-      out += c;
+      literal(c);
       classStart = false;
       i++;
       continue;
@@ -208,8 +223,19 @@ export function translateGoRegex(re: string): Translated {
       }
       continue;
     }
-    if (c === '(' && re[i + 1] === '?') {
+    if (c === '(') {
       const rest = re.slice(i);
+      const flagOnly = /^\(\?([imsU]*)(?:-([imsU]*))?\)/.exec(rest);
+      if (flagOnly && rest[1] === '?') {
+        // (?i) etc.: applies to the rest of the enclosing group.
+        if (flagOnly[1]!.includes('i')) ci = true;
+        if (flagOnly[2]?.includes('i')) ci = false;
+        if (flagOnly[1]!.includes('m')) flags += flags.includes('m') ? '' : 'm';
+        if (flagOnly[1]!.includes('U') || flagOnly[2]?.includes('U')) throw new RegexSyntaxError('the U flag is not supported');
+        i += flagOnly[0].length;
+        continue;
+      }
+      groups.push(ci);
       const named = /^\(\?P?<([A-Za-z_][A-Za-z0-9_]*)>/.exec(rest);
       if (named) {
         out += `(?<${named[1]}>`;
@@ -221,15 +247,26 @@ export function translateGoRegex(re: string): Translated {
         i += 3;
         continue;
       }
-      const fl = /^\(\?([imsU-]*):/.exec(rest);
+      const fl = /^\(\?([imsU]*)(?:-([imsU]*))?:/.exec(rest);
       if (fl) {
-        // Scoped flags: only `s` (already on) can be honoured without inline-modifier support.
-        if (/[imU]/.test(fl[1]!.replace(/-.*/, ''))) throw new RegexSyntaxError(`unsupported inline flags: ${fl[0]}`);
+        if (fl[1]!.includes('i')) ci = true;
+        if (fl[2]?.includes('i')) ci = false;
+        if (fl[1]!.includes('U') || fl[2]?.includes('U')) throw new RegexSyntaxError('the U flag is not supported');
         out += '(?:';
         i += fl[0].length;
         continue;
       }
-      throw new RegexSyntaxError(`invalid or unsupported Perl syntax: \`${rest.slice(0, 3)}\``);
+      if (rest[1] === '?') throw new RegexSyntaxError(`invalid or unsupported Perl syntax: \`${rest.slice(0, 3)}\``);
+      out += '(';
+      i++;
+      continue;
+    }
+    if (c === ')') {
+      if (groups.length === 0) throw new RegexSyntaxError(`unexpected ): \`${re}\``);
+      ci = groups.pop()!;
+      out += ')';
+      i++;
+      continue;
     }
     if (c === '{') {
       // A brace that does not start a valid repetition is a literal in RE2.
@@ -251,10 +288,18 @@ export function translateGoRegex(re: string): Translated {
       i++;
       continue;
     }
-    out += c;
-    i++;
+    if (/[.*+?|^$]/.test(c)) {
+      out += c;
+      i++;
+      continue;
+    }
+    const cp = re.codePointAt(i)!;
+    const ch = String.fromCodePoint(cp);
+    literal(ch);
+    i += ch.length;
   }
   if (inClass) throw new RegexSyntaxError(`missing closing ]: \`${re}\``);
+  if (groups.length > 0) throw new RegexSyntaxError(`missing closing ): \`${re}\``);
   return { source: out, flags };
 }
 
