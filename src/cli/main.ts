@@ -1,0 +1,69 @@
+/** The `hmd` command line: one sub-command per job. `bin/hmd.js` calls `main`. */
+
+import { readFileSync } from 'node:fs';
+import yargs from 'yargs';
+import { promqltestCommand } from './promqltest.js';
+import { EXIT, queryCommand } from './query.js';
+
+const EPILOGUE = `Exit codes:
+  ${EXIT.OK}  success
+  ${EXIT.FAILURE}  the query failed (its errorType and message are printed), or tests failed
+  ${EXIT.USAGE}  usage error: unknown command or flag, missing or malformed argument
+  ${EXIT.SOURCE}  a data source could not be opened or read
+
+Planned: gate, daemon, backtest, serve. Documentation: docs/cli.md`;
+
+/** Thrown from the fail handler so that yargs stops after a usage error. */
+class UsageStop extends Error {}
+
+function packageVersion(): string {
+  try {
+    // dist/src/cli/main.js -> package.json at the repository root
+    const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version?: string };
+    return pkg.version ?? 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}
+
+/**
+ * Runs the CLI on `args` (without node and the script) and returns the exit code: the
+ * command's (which handlers set on process.exitCode), or 2 for a usage error.
+ */
+export async function main(args: string[]): Promise<number> {
+  let usageError = false;
+  const cli = yargs(args);
+  try {
+    await cli
+      .scriptName('hmd')
+      .usage('$0 <command> [options]\n\nhmd evaluates SLIs written in PromQL over stored data (health-mediated deployment).')
+      .command(queryCommand)
+      .command(promqltestCommand)
+      .demandCommand(1, 'Give a command.')
+      .recommendCommands()
+      .strict()
+      .help()
+      .alias('help', 'h')
+      .version(packageVersion())
+      .epilogue(EPILOGUE)
+      .wrap(Math.min(110, cli.terminalWidth()))
+      .exitProcess(false)
+      // yargs reports validation failures with a message, and a handler's rejection with
+      // msg null: only the first kind is a usage error.
+      .fail((msg: string | null, err, y) => {
+        if ((msg == null && err) || err instanceof UsageStop) throw err;
+        usageError = true;
+        y.showHelp('error');
+        console.error(`\nhmd: ${msg ?? err?.message}`);
+        throw new UsageStop(); // stops yargs before it runs the handler
+      })
+      .parseAsync();
+  } catch (err) {
+    if (usageError) return EXIT.USAGE;
+    // Commands report their own failures; reaching here is a bug in hmd.
+    console.error(`hmd: internal error: ${err instanceof Error ? err.stack : String(err)}`);
+    return EXIT.FAILURE;
+  }
+  if (usageError) return EXIT.USAGE;
+  return typeof process.exitCode === 'number' ? process.exitCode : EXIT.OK;
+}

@@ -1,0 +1,234 @@
+/** `hmd query`: evaluate one PromQL expression over a data source and print the result. */
+
+import type { Argv, CommandModule } from 'yargs';
+import { Engine } from '../promql/engine.js';
+import { PromQLError } from '../promql/errors.js';
+import type { QueryResult } from '../promql/result.js';
+import type { Queryable } from '../storage/queryable.js';
+import { loadOpenMetricsFile } from '../storage/openmetrics.js';
+import { encodeError, encodeQueryResult, toApiError } from '../remote/json.js';
+import { formatStats, formatTable } from './table.js';
+import { invalidParameter, parseDuration, parseTime } from './time.js';
+
+/** hmd's exit codes (documented in docs/cli.md and `hmd --help`). */
+export const EXIT = {
+  /** Success. */
+  OK: 0,
+  /** The query failed (bad_data, execution, timeout, ...), or `promqltest` found failing tests. */
+  FAILURE: 1,
+  /** Usage error: unknown command or flag, a missing or malformed argument. */
+  USAGE: 2,
+  /** A data source could not be opened or read. */
+  SOURCE: 3,
+} as const;
+
+export interface QueryArgs {
+  expr: string;
+  data: string;
+  time?: string;
+  start?: string;
+  end?: string;
+  step?: string;
+  output?: 'json' | 'table';
+  'lookback-delta': string;
+  'max-samples': number;
+  timeout: string;
+  stats: boolean;
+}
+
+/** Where output goes; injectable for tests. */
+export interface QueryIO {
+  out(s: string): void;
+  err(s: string): void;
+  /** Whether stdout is a terminal (picks the default output format). */
+  isTTY: boolean;
+  /** Current time in ms (the default `--time`). */
+  now(): number;
+}
+
+const processIO: QueryIO = {
+  out: (s) => void process.stdout.write(s),
+  err: (s) => void process.stderr.write(s),
+  isTTY: process.stdout.isTTY === true,
+  now: () => Date.now(),
+};
+
+export const queryCommand: CommandModule<object, QueryArgs> = {
+  command: 'query <expr>',
+  describe: 'Evaluate a PromQL expression (instant or range query) over a data source',
+  builder: (y: Argv) =>
+    y
+      .positional('expr', { type: 'string', describe: 'The PromQL expression (quote it; put it after -- if it starts with -)', demandOption: true })
+      .option('data', {
+        alias: 'd',
+        requiresArg: true,
+        type: 'string',
+        demandOption: true,
+        describe: 'Data source: an OpenMetrics text file (.om, .txt or .prom)',
+      })
+      .option('time', { type: 'string', requiresArg: true, describe: 'Instant query at this time: RFC3339 or Unix seconds [default: now]' })
+      .option('start', { type: 'string', requiresArg: true, describe: 'Range query start: RFC3339 or Unix seconds' })
+      .option('end', { type: 'string', requiresArg: true, describe: 'Range query end: RFC3339 or Unix seconds' })
+      .option('step', { type: 'string', requiresArg: true, describe: 'Range query step: a duration (15s, 1m) or seconds (1.5)' })
+      .option('output', {
+        alias: 'o',
+        choices: ['json', 'table'] as const,
+        describe: 'Prometheus API JSON, or a table for people [default: table on a terminal, json otherwise]',
+      })
+      .option('lookback-delta', { type: 'string', requiresArg: true, default: '5m', describe: 'How far back an instant selector looks for a sample' })
+      .option('max-samples', { type: 'number', requiresArg: true, default: 50_000_000, describe: 'Most samples the query may hold in memory at once' })
+      .option('timeout', { type: 'string', requiresArg: true, default: '2m', describe: 'Query evaluation timeout' })
+      .option('stats', { type: 'boolean', default: false, describe: 'Print query stats (stderr in table mode, data.stats in JSON)' })
+      .group(['time', 'start', 'end', 'step'], 'Time:')
+      .group(['lookback-delta', 'max-samples', 'timeout'], 'Engine limits:')
+      // A string returned from check() is a usage error (exit 2); a thrown error would not be.
+      .check((a) => {
+        for (const k of ['data', 'time', 'start', 'end', 'step', 'output', 'lookback-delta', 'timeout', 'max-samples']) {
+          if (Array.isArray(a[k])) return `--${k} was given more than once.`;
+        }
+        const range = (['start', 'end', 'step'] as const).filter((k) => a[k] !== undefined);
+        if (a['time'] !== undefined && range.length > 0) {
+          return 'Give either --time (instant query) or --start, --end and --step (range query), not both.';
+        }
+        if (range.length > 0 && range.length < 3) {
+          const missing = (['start', 'end', 'step'] as const).filter((k) => a[k] === undefined);
+          return `A range query needs --start, --end and --step (missing ${missing.map((k) => '--' + k).join(', ')}).`;
+        }
+        const max = a['max-samples'];
+        if (typeof max !== 'number' || !Number.isInteger(max) || max <= 0) return '--max-samples must be a positive integer.';
+        return true;
+      })
+      .example("$0 query -d fixtures/demo.om --time 2025-06-12T12:00:00Z 'sum by (code) (rate(http_requests_total[5m]))'", 'instant query')
+      .example("$0 query -d fixtures/demo.om --start 2025-06-12T11:00:00Z --end 2025-06-12T12:00:00Z --step 1m 'sum(rate(http_requests_total[5m]))'", 'range query')
+      .epilogue(
+        'Exit codes: 0 success, 1 query error (the errorType and message are printed), 2 usage error ' +
+          '(including malformed --time/--start/--end/--step/--timeout/--lookback-delta), 3 data source unreadable.',
+      ) as unknown as Argv<QueryArgs>,
+  handler: async (args) => {
+    process.exitCode = await runQuery(args);
+  },
+};
+
+type Params = { kind: 'instant'; time: number } | { kind: 'range'; start: number; end: number; step: number };
+
+/** Runs `hmd query` and returns its exit code. */
+export async function runQuery(args: QueryArgs, io: QueryIO = processIO): Promise<number> {
+  const output = args.output ?? (io.isTTY ? 'table' : 'json');
+  const fail = (code: number, err: unknown): number => {
+    if (output === 'json') {
+      io.out(encodeError(err) + '\n');
+    } else {
+      const e = toApiError(err);
+      io.err(`hmd query: ${e.errorType}: ${e.error}\n`);
+      if (!(err instanceof PromQLError) && err instanceof Error && process.env['HMD_DEBUG']) io.err(`${err.stack}\n`);
+    }
+    return code;
+  };
+
+  let params: Params;
+  let lookbackDelta: number;
+  let timeoutMs: number;
+  try {
+    params = queryParams(args, io.now);
+    lookbackDelta = positiveDuration('lookback-delta', args['lookback-delta']);
+    timeoutMs = positiveDuration('timeout', args.timeout);
+  } catch (err) {
+    return fail(EXIT.USAGE, err);
+  }
+
+  let storage: Queryable;
+  try {
+    storage = await openSource(args.data);
+  } catch (err) {
+    return fail(err instanceof UnknownSourceError ? EXIT.USAGE : EXIT.SOURCE, err);
+  }
+
+  try {
+    const engine = new Engine({ lookbackDelta, maxSamples: args['max-samples'], timeoutMs });
+    let result: QueryResult;
+    if (params.kind === 'instant') result = await engine.instantQuery(storage, args.expr, params.time);
+    else result = await engine.rangeQuery(storage, args.expr, params.start, params.end, params.step);
+
+    if (output === 'json') {
+      io.out(encodeQueryResult(result, { stats: args.stats }) + '\n');
+    } else {
+      io.out(formatTable(result.value, params.kind === 'instant' ? params.time : undefined));
+      for (const w of result.warnings) io.err(`warning: ${w}\n`);
+      for (const i of result.infos) io.err(`info: ${i}\n`);
+      if (args.stats) io.err(formatStats(result.stats));
+    }
+    return EXIT.OK;
+  } catch (err) {
+    return fail(EXIT.FAILURE, err);
+  } finally {
+    await storage.close?.();
+  }
+}
+
+/** Reads the time flags as Prometheus's API reads its parameters, with its messages. */
+function queryParams(args: QueryArgs, now: () => number): Params {
+  if (args.start === undefined || args.end === undefined || args.step === undefined) {
+    if (args.time === undefined) return { kind: 'instant', time: now() };
+    try {
+      return { kind: 'instant', time: parseTime(args.time) };
+    } catch (err) {
+      throw invalidParameter('time', `Invalid time value for 'time': ${(err as Error).message}`);
+    }
+  }
+  const start = param('start', () => parseTime(args.start!));
+  const end = param('end', () => parseTime(args.end!));
+  if (end < start) throw invalidParameter('end', 'end timestamp must not be before start time');
+  const step = param('step', () => parseDuration(args.step!));
+  if (step <= 0) throw invalidParameter('step', 'zero or negative query resolution step widths are not accepted. Try a positive integer');
+  return { kind: 'range', start, end, step };
+}
+
+function positiveDuration(name: string, value: string): number {
+  const d = param(name, () => parseDuration(value));
+  if (d <= 0) throw invalidParameter(name, `must be a positive duration, got ${JSON.stringify(value)}`);
+  return d;
+}
+
+function param<T>(name: string, f: () => T): T {
+  try {
+    return f();
+  } catch (err) {
+    throw invalidParameter(name, err);
+  }
+}
+
+/** A `--data` value that names no kind of source hmd can read. */
+export class UnknownSourceError extends PromQLError {
+  constructor(message: string) {
+    super('bad_data', message);
+    this.name = 'UnknownSourceError';
+  }
+}
+
+const OPENMETRICS = /\.(om|txt|prom)$/i;
+
+/**
+ * Opens a `--data` source. Today: OpenMetrics text files (`.om`, `.txt`, `.prom`). Parquet
+ * directories, S3/R2 prefixes and remote Prometheus servers are planned; naming one gives
+ * an UnknownSourceError that says so. Failures to read a known kind keep the loader's
+ * errorType when it gives one, else `unavailable`; the message names the source.
+ */
+export async function openSource(spec: string): Promise<Queryable> {
+  const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(spec)?.[1];
+  if (scheme !== undefined) {
+    throw new UnknownSourceError(
+      `data source ${JSON.stringify(spec)}: ${scheme}:// sources (remote Prometheus, S3/R2) are not supported yet; give an OpenMetrics file (.om, .txt, .prom)`,
+    );
+  }
+  if (!OPENMETRICS.test(spec)) {
+    throw new UnknownSourceError(
+      `data source ${JSON.stringify(spec)}: unknown kind; expected an OpenMetrics file ending in .om, .txt or .prom (Parquet directories are not supported yet)`,
+    );
+  }
+  try {
+    return await loadOpenMetricsFile(spec);
+  } catch (err) {
+    const type = err instanceof PromQLError ? err.errorType : 'unavailable';
+    throw new PromQLError(type, `data source ${JSON.stringify(spec)}: ${err instanceof Error ? err.message : String(err)}`);
+  }
+}
