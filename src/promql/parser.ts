@@ -315,7 +315,7 @@ class Converter {
     }
     // An identifier followed by '(' that the grammar rejected is a call to an unknown function.
     const fn = /^([a-zA-Z_:][a-zA-Z0-9_:]*)\s*\(/.exec(this.q.slice(n.from)) ?? /([a-zA-Z_:][a-zA-Z0-9_:]*)\s*$/.exec(this.q.slice(0, at));
-    if (fn && /^\s*\(/.test(this.q.slice(fn.index + fn[0].length - (fn.index < at ? 0 : 0)).replace(/^[a-zA-Z0-9_:]*/, '')) && !FUNCTIONS.has(fn[1]!) && !AGGREGATE_OPS.has(fn[1]!)) {
+    if (fn && /^\s*\(/.test(this.q.slice(fn.index + fn[0].length - (fn.index < at ? 0 : 0)).replace(/^[a-zA-Z0-9_:]*/, '')) && !FUNCTIONS.has(fn[1]!) && !AGGREGATE_OPS.has(fn[1]!.toLowerCase()) && !KEYWORDS.has(fn[1]!.toLowerCase())) {
       this.err(`unknown function with name "${fn[1]}"`, fn.index < at ? fn.index : at);
     }
     const bad = this.text(n) || tok?.[1] || '';
@@ -443,7 +443,7 @@ class Converter {
       return new LabelMatcher(op, name, value);
     } catch (e) {
       if (e instanceof RegexSyntaxError || e instanceof SyntaxError) {
-        this.err(`invalid regular expression ${JSON.stringify(value)}: ${(e as Error).message}`, n.from, n.to);
+        this.err((e as Error).message, n.from, n.to);
       }
       throw e;
     }
@@ -833,8 +833,11 @@ function isExprNode(name: string): boolean {
   }
 }
 
+const KEYWORDS = new Set(['by', 'without', 'on', 'ignoring', 'group_left', 'group_right', 'bool', 'offset', 'and', 'or', 'unless', 'atan2']);
+
 function describeToken(t: string): string {
   if (t === '') return 'end of input';
+  if (KEYWORDS.has(t.toLowerCase())) return `<${t.toLowerCase()}>`;
   if (/^[a-zA-Z_:][a-zA-Z0-9_:]*$/.test(t)) return `identifier "${t}"`;
   if (/^[0-9.]/.test(t)) return `number "${t}"`;
   if (/^["'`]/.test(t)) return `string ${t}`;

@@ -262,7 +262,7 @@ export function translateGoRegex(re: string): Translated {
       continue;
     }
     if (c === ')') {
-      if (groups.length === 0) throw new RegexSyntaxError(`unexpected ): \`${re}\``);
+      if (groups.length === 0) throw new RegexSyntaxError(`unexpected ): \`^(?:${re})$\``);
       ci = groups.pop()!;
       out += ')';
       i++;
@@ -298,8 +298,8 @@ export function translateGoRegex(re: string): Translated {
     literal(ch);
     i += ch.length;
   }
-  if (inClass) throw new RegexSyntaxError(`missing closing ]: \`${re}\``);
-  if (groups.length > 0) throw new RegexSyntaxError(`missing closing ): \`${re}\``);
+  if (inClass) throw new RegexSyntaxError(`missing closing ]: \`${re.slice(re.lastIndexOf('['))})$\``);
+  if (groups.length > 0) throw new RegexSyntaxError(`missing closing ): \`^(?:${re})$\``);
   return { source: out, flags };
 }
 
@@ -319,11 +319,13 @@ const cache = new Map<string, RegExp>();
 export function compileAnchored(re: string): RegExp {
   let r = cache.get(re);
   if (r) return r;
-  const t = translateGoRegex(re);
+  let t: Translated;
   try {
+    t = translateGoRegex(re);
     r = new RegExp(`^(?:${t.source})$`, t.flags + 'u');
   } catch (e) {
-    throw new RegexSyntaxError(`error parsing regexp: ${(e as Error).message.replace(/^Invalid regular expression: /, '')}`);
+    const msg = (e as Error).message.replace(/^Invalid regular expression: \/.*\/[a-z]*: /, '');
+    throw new RegexSyntaxError(`error parsing regexp: ${msg}${e instanceof RegexSyntaxError ? '' : `: \`^(?:${re})$\``}`);
   }
   if (cache.size > 10000) cache.clear();
   cache.set(re, r);
