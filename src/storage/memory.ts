@@ -1,6 +1,6 @@
 /** An in-memory series store: the engine's test double and the OpenMetrics loader's target. */
 
-import { compareLabels, labelsKey, type Labels } from './labels.js';
+import { compareLabels, getLabel, labelsKey, METRIC_NAME, type Labels } from './labels.js';
 import { matchesAll, type LabelMatcher } from './matchers.js';
 import { setStale } from './stale.js';
 import { lowerBound, upperBound, type Queryable, type SelectRequest, type SelectResult, type Series } from './queryable.js';
@@ -50,11 +50,28 @@ export class MemoryStore implements Queryable {
 
   /** Appends a whole series (copied; timestamps sorted), keeping NaN payloads bit-exact. */
   appendSeries(labels: Labels, timestamps: Float64Array, values: Float64Array): void {
-    for (let i = 0; i < timestamps.length; i++) {
-      this.append(labels, timestamps[i]!, 0);
-      const b = this.byKey.get(labelsKey(labels))!;
-      b.vs.set(values.subarray(i, i + 1), b.n - 1);
+    if (timestamps.length !== values.length) throw new Error('appendSeries: timestamps and values differ in length');
+    const key = labelsKey(labels);
+    let b = this.byKey.get(key);
+    if (!b) {
+      b = { labels, ts: new Float64Array(0), vs: new Float64Array(0), n: 0, sorted: true };
+      this.byKey.set(key, b);
+      this.sortedSeries = null;
     }
+    const need = b.n + timestamps.length;
+    if (need > b.ts.length) {
+      const ts = new Float64Array(need);
+      ts.set(b.ts.subarray(0, b.n));
+      const vs = new Float64Array(need);
+      vs.set(b.vs.subarray(0, b.n));
+      b.ts = ts;
+      b.vs = vs;
+    }
+    if (timestamps.length > 0 && b.n > 0 && b.ts[b.n - 1]! >= timestamps[0]!) b.sorted = false;
+    for (let i = 1; i < timestamps.length; i++) if (timestamps[i]! <= timestamps[i - 1]!) b.sorted = false;
+    b.ts.set(timestamps, b.n);
+    b.vs.set(values, b.n);
+    b.n = need;
   }
 
   /** Removes everything. */
@@ -111,8 +128,28 @@ export class MemoryStore implements Queryable {
   private all(): Builder[] {
     if (!this.sortedSeries) {
       this.sortedSeries = [...this.byKey.values()].sort((a, b) => compareLabels(a.labels, b.labels));
+      this.byName = null;
     }
     return this.sortedSeries;
+  }
+
+  /** Series by metric name (each list in label order): most selectors name their metric. */
+  private byName: Map<string, Builder[]> | null = null;
+
+  private candidates(matchers: readonly LabelMatcher[]): Builder[] {
+    const all = this.all();
+    const nameEq = matchers.find((m) => m.name === METRIC_NAME && m.type === '=');
+    if (!nameEq) return all;
+    if (!this.byName) {
+      this.byName = new Map();
+      for (const b of all) {
+        const name = getLabel(b.labels, METRIC_NAME);
+        const list = this.byName.get(name);
+        if (list) list.push(b);
+        else this.byName.set(name, [b]);
+      }
+    }
+    return this.byName.get(nameEq.value) ?? [];
   }
 
   /** Every series as stored (no copy). */
@@ -131,7 +168,7 @@ export class MemoryStore implements Queryable {
   selectSync(matchers: readonly LabelMatcher[], mint: number, maxt: number): SelectResult {
     const out: Series[] = [];
     let samples = 0;
-    for (const b of this.all()) {
+    for (const b of this.candidates(matchers)) {
       if (!matchesAll(matchers, b.labels)) continue;
       this.finish(b);
       const ts = b.ts.subarray(0, b.n);
