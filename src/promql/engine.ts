@@ -29,6 +29,8 @@ export interface EngineOptions {
   noStepSubqueryIntervalMs?: number;
   /** Keep __name__ until the end of evaluation (Prometheus's promql-delayed-name-removal). */
   delayedNameRemoval?: boolean;
+  /** The clock the timeout is measured on, ms (default Date.now; injectable for tests). */
+  now?: () => number;
 }
 
 export interface QueryOptions {
@@ -50,8 +52,10 @@ export class Engine {
   readonly maxPoints: number;
   readonly noStepSubqueryInterval: number;
   readonly delayedNameRemoval: boolean;
+  private readonly now: () => number;
 
   constructor(opts: EngineOptions = {}) {
+    this.now = opts.now ?? Date.now;
     this.lookbackDelta = opts.lookbackDelta ?? DEFAULT_LOOKBACK_MS;
     this.maxSamples = opts.maxSamples ?? DEFAULT_MAX_SAMPLES;
     this.timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
@@ -88,7 +92,7 @@ export class Engine {
     const lookback = opts.lookbackDelta && opts.lookbackDelta > 0 ? opts.lookbackDelta : this.lookbackDelta;
     const times: QueryTimes = { start, end };
     const grid = makeGrid(start, end, isRange ? step : 1);
-    const deadline = Date.now() + this.timeoutMs;
+    const deadline = this.now() + this.timeoutMs;
 
     const ranges = selectorRanges(expr, grid, times, lookback, this.noStepSubqueryInterval);
     const stats: QueryStats = {
@@ -100,7 +104,7 @@ export class Engine {
       timings: { parseMs: t1 - t0, selectMs: 0, evalMs: 0 },
     };
     const warnings: string[] = [];
-    const selected = await fetchAll(storage, ranges, stats, warnings, opts.signal, deadline);
+    const selected = await fetchAll(storage, ranges, stats, warnings, opts.signal, deadline - this.now());
     const t2 = performance.now();
     stats.timings.selectMs = t2 - t1;
 
@@ -113,6 +117,7 @@ export class Engine {
         maxSamples: this.maxSamples,
         deadline,
         signal: opts.signal,
+        now: this.now,
       },
       selected,
       annotations,
@@ -260,7 +265,7 @@ async function fetchAll(
   stats: QueryStats,
   warnings: string[],
   signal: AbortSignal | undefined,
-  deadline: number,
+  remainingMs: number,
 ): Promise<Map<VectorSelector, Series[]>> {
   interface Fetch {
     vs: VectorSelector[];
@@ -289,7 +294,9 @@ async function fetchAll(
     }
   }
   const out = new Map<VectorSelector, Series[]>();
-  const timer = AbortSignal.timeout(Math.max(1, deadline - Date.now()));
+  if (signal?.aborted) throw new PromQLError('canceled', 'query was canceled in query execution');
+  if (remainingMs <= 0) throw new PromQLError('timeout', 'query timed out in query execution');
+  const timer = AbortSignal.timeout(remainingMs);
   const combined = signal ? AbortSignal.any([signal, timer]) : timer;
   await Promise.all(
     fetches.map(async (f) => {

@@ -39,19 +39,12 @@ export function almostEqual(a: number, b: number, epsilon: number): boolean {
   return diff / Math.min(absSum, Number.MAX_VALUE) < epsilon;
 }
 
-/** Go's sort.Search: the smallest i in [0, n) with f(i) true, by the same bisection (so non-monotone input lands where Go's does). */
-function goSearch(n: number, f: (i: number) => boolean): number {
-  let i = 0;
-  let j = n;
-  while (i < j) {
-    const h = (i + j) >>> 1;
-    if (!f(h)) i = h + 1;
-    else j = h;
-  }
-  return i;
-}
+let boundsScratch = new Float64Array(32);
+let countsScratch = new Float64Array(32);
 
-const NO_FIX = { forcedMonotonic: false, fixedPrecision: false } as const;
+function byUpperBound(a: Bucket, b: Bucket): number {
+  return a.upperBound < b.upperBound ? -1 : a.upperBound > b.upperBound ? 1 : 0;
+}
 
 function result(value: number, forcedMonotonic: boolean, fixedPrecision: boolean): BucketQuantileResult {
   return { value, forcedMonotonic, fixedPrecision };
@@ -71,13 +64,25 @@ export function bucketQuantile(q: number, buckets: readonly Bucket[]): BucketQua
   const n = buckets.length;
   if (n === 0) return result(NaN, false, false);
 
-  // Sort by bound. Array.prototype.sort is stable, so equal bounds are merged in input order.
-  const sorted = buckets.slice().sort((a, b) => (a.upperBound < b.upperBound ? -1 : a.upperBound > b.upperBound ? 1 : 0));
+  // Sort by bound (Array.prototype.sort is stable, so equal bounds are merged in input order);
+  // input that is already in order, the usual case, is used as it is.
+  let sorted = buckets;
+  for (let i = 1; i < n; i++) {
+    if (buckets[i - 1]!.upperBound > buckets[i]!.upperBound) {
+      sorted = buckets.slice().sort(byUpperBound);
+      break;
+    }
+  }
   if (sorted[n - 1]!.upperBound !== Infinity) return result(NaN, false, false);
 
-  // coalesceBuckets: one bucket per distinct bound, counts of equal bounds added up.
-  const bounds = new Float64Array(n);
-  const counts = new Float64Array(n);
+  // coalesceBuckets: one bucket per distinct bound, counts of equal bounds added up, written to
+  // module-level scratch arrays so that a call allocates only its result.
+  if (boundsScratch.length < n) {
+    boundsScratch = new Float64Array(Math.max(n, 2 * boundsScratch.length));
+    countsScratch = new Float64Array(boundsScratch.length);
+  }
+  const bounds = boundsScratch;
+  const counts = countsScratch;
   let m = 0;
   bounds[0] = sorted[0]!.upperBound;
   counts[0] = sorted[0]!.count;
@@ -98,7 +103,15 @@ export function bucketQuantile(q: number, buckets: readonly Bucket[]): BucketQua
   const observations = counts[m - 1]!;
   if (observations === 0) return result(NaN, false, false);
   let rank = q * observations;
-  const b = goSearch(m - 1, (i) => counts[i]! >= rank);
+  // Go's sort.Search over all but the +Inf bucket for the first count reaching the rank, with
+  // the same bisection, so that NaN counts send it where they send Prometheus.
+  let b = 0;
+  let j = m - 1;
+  while (b < j) {
+    const h = (b + j) >>> 1;
+    if (!(counts[h]! >= rank)) b = h + 1;
+    else j = h;
+  }
 
   if (b === m - 1) return result(bounds[m - 2]!, fix.forcedMonotonic, fix.fixedPrecision);
   if (b === 0 && bounds[0]! <= 0) return result(bounds[0]!, fix.forcedMonotonic, fix.fixedPrecision);
@@ -141,6 +154,5 @@ export function ensureMonotonicAndIgnoreSmallDeltas(
     }
     prev = curr;
   }
-  if (!forcedMonotonic && !fixedPrecision) return NO_FIX;
   return { forcedMonotonic, fixedPrecision };
 }
