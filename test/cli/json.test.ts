@@ -1,14 +1,9 @@
 /**
  * The Prometheus HTTP API JSON codec. The last suite compares the bytes with a real
- * Prometheus (the Debian `prometheus` binary, started on 127.0.0.1): it is skipped when the
- * binary is missing, except under CI=true, where that is a failure.
+ * Prometheus (the Debian `prometheus` binary, started on 127.0.0.1 by test/helpers/prometheus.ts):
+ * it is skipped when the binary is missing, except under CI=true, where that is a failure.
  */
 
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { suite, test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ParseError, PromQLError } from '../../src/promql/errors.js';
@@ -27,6 +22,7 @@ import {
   toApiError,
 } from '../../src/remote/json.js';
 import { invalidParameter, parseDuration, parseTime } from '../../src/cli/time.js';
+import { havePrometheus, prometheusTest, startPrometheus, type PrometheusServer } from '../helpers/prometheus.js';
 
 const ZERO_STATS: QueryStats = {
   seriesFetched: 0,
@@ -303,65 +299,22 @@ test.run();
 // --- against a real Prometheus ---------------------------------------------------------------
 
 const real = suite('json: byte-equal with Prometheus');
-const havePrometheus = spawnSync('prometheus', ['--version'], { stdio: 'ignore' }).status === 0;
-const server: { url: string; proc?: ChildProcess; dir?: string } = { url: '' };
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
+const server: { prom?: PrometheusServer } = {};
 
 real.before(async () => {
-  if (!havePrometheus) return;
-  const dir = mkdtempSync(join(tmpdir(), 'hmd-prom-'));
-  writeFileSync(join(dir, 'prometheus.yml'), 'global:\n  scrape_interval: 1h\n');
-  const port = await freePort();
-  const proc = spawn(
-    'prometheus',
-    [`--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`, '--log.level=warn'],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
-  );
-  let log = '';
-  proc.stderr!.on('data', (b: Buffer) => (log += b.toString()));
-  Object.assign(server, { url: `http://127.0.0.1:${port}`, proc, dir });
-  for (let i = 0; i < 200; i++) {
-    if (proc.exitCode !== null) throw new Error(`prometheus exited: ${log}`);
-    try {
-      if ((await fetch(`${server.url}/-/ready`)).ok) return;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`prometheus did not become ready: ${log}`);
+  if (havePrometheus()) server.prom = await startPrometheus();
 });
 
 real.after(async () => {
-  const { proc, dir } = server;
-  if (proc && proc.exitCode === null) {
-    const exited = new Promise((r) => proc.once('exit', r));
-    proc.kill('SIGTERM');
-    await exited;
-  }
-  if (dir) rmSync(dir, { recursive: true, force: true });
+  await server.prom?.stop();
 });
 
 async function api(path: string, params: Record<string, string>): Promise<string> {
-  const res = await fetch(`${server.url}${path}?${new URLSearchParams(params)}`);
+  const res = await fetch(`${server.prom!.url}${path}?${new URLSearchParams(params)}`);
   return res.text();
 }
 
-const realTest = (name: string, fn: () => Promise<void>) => {
-  if (havePrometheus) real(name, fn);
-  else if (process.env['CI']) real(name, () => assert.unreachable('the prometheus binary is not installed (CI must install it: apt-get install prometheus)'));
-  else real.skip(name, fn);
-};
+const realTest = (name: string, fn: () => Promise<void>) => prometheusTest(real, name, fn);
 
 const VALUES = ['0.1', '1e21', '1e-7', '-0', 'NaN', '+Inf', '-Inf', '5e-324', '1e-6', '9.99999e-7', '123456789012345678901', '1.7976931348623157e308', '-2.5e-10', '1/3'];
 

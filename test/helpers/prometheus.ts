@@ -136,6 +136,8 @@ export interface PrometheusServer {
   /** `http://127.0.0.1:<port>` */
   readonly url: string;
   readonly port: number;
+  /** The server's process id (e.g. to read its memory from /proc). */
+  readonly pid: number;
   /** The temporary directory (config, data); removed by stop(). */
   readonly dir: string;
   /** Instant query at `time` (ms, or a string passed as is: RFC3339 or seconds). Throws PromQLError on an error response. */
@@ -260,6 +262,7 @@ export async function startPrometheus(opts: StartOptions = {}): Promise<Promethe
     return {
       url,
       port,
+      pid: p.pid!,
       dir,
       api,
       log: () => log,

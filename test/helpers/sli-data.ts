@@ -16,10 +16,10 @@
  *   datacenter_info{datacenter, region}          1 (info-style, one per datacenter)
  *
  * Events (`events: true`, the default), so that resets, gaps and series that come and go are covered:
- *   - the last instance of dc1 restarts at 5/8 of the span: its counters and histogram restart from 0;
- *   - the first instance of dc2 (dc1 with one datacenter) is not scraped for 12 minutes from 2/5 of
+ *   - the first instance of dc2 (dc1 with one datacenter) is not scraped for 12 minutes from 0.55 of
  *     the span: no samples at all except `up` = 0 (longer than the 5m lookback, so it disappears);
- *   - `code="503"` of the first instance of the last datacenter appears only from 3/10 of the span;
+ *   - `code="503"` of the first instance of the last datacenter appears only from 0.6 of the span;
+ *   - the last instance of dc1 restarts at 0.65 of the span: its counters and histogram restart from 0;
  *   - the last instance of the last datacenter goes away 18 minutes before the end;
  *   - dc2 has an incident in the last quarter: more 5xx and slower responses.
  *
@@ -182,15 +182,15 @@ export function generateSliData(opts: SliDataOptions = {}): SliData {
   const at = (fraction: number) => startMs + Math.round((durationMs * fraction) / 1000) * 1000;
   if (events && fleet.length > 0) {
     const dc1 = fleet.filter((f) => f.d === 0);
-    if (dc1.length > 1) ev.reset = { instance: dc1[dc1.length - 1]!.instance, atMs: at(5 / 8) };
+    if (dc1.length > 1) ev.reset = { instance: dc1[dc1.length - 1]!.instance, atMs: at(0.65) };
     const gapInst = (fleet.find((f) => f.d === 1) ?? fleet[0]!).instance;
-    if (gapInst !== ev.reset?.instance) ev.gap = { instance: gapInst, fromMs: at(2 / 5), toMs: at(2 / 5) + 12 * 60_000 };
+    if (gapInst !== ev.reset?.instance) ev.gap = { instance: gapInst, fromMs: at(0.55), toMs: at(0.55) + 12 * 60_000 };
     const last = fleet.filter((f) => f.d === nDc - 1);
     if (codes.includes('503') && last.length > 0 && last[0]!.instance !== gapInst) {
-      ev.lateSeries = { instance: last[0]!.instance, code: '503', fromMs: at(3 / 10) };
+      ev.lateSeries = { instance: last[0]!.instance, code: '503', fromMs: at(0.6) };
     }
     if (last.length > 1 && fleet.length > 2) ev.departure = { instance: last[last.length - 1]!.instance, atMs: endMs - 18 * 60_000 };
-    if (nDc > 1) ev.incident = { datacenter: 'dc2', fromMs: at(3 / 4) };
+    if (nDc > 1) ev.incident = { datacenter: 'dc2', fromMs: at(0.75) };
   }
 
   const out: Series[] = [];
@@ -404,6 +404,10 @@ export function writeSliOpenMetrics(data: SliData, write: (chunk: string) => voi
 
 /** Loads the data into a MemoryStore (a new one unless given). */
 export function toMemoryStore(data: SliData, store: MemoryStore = new MemoryStore()): MemoryStore {
-  for (const s of data.series) store.appendSeries(s.labels, s.timestamps, s.values);
+  // The values are never staleness markers, so plain appends keep them exact.
+  for (const s of data.series) {
+    const { labels, timestamps: ts, values: vs } = s;
+    for (let i = 0; i < ts.length; i++) store.append(labels, ts[i]!, vs[i]!);
+  }
   return store;
 }
