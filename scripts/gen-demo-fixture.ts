@@ -21,6 +21,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { labelsFromRecord } from '../src/storage/labels.js';
 import { writeOpenMetrics, type MetricType } from '../src/storage/openmetrics.js';
 import type { Series } from '../src/storage/queryable.js';
+import { gauss, prng, type Rng } from '../src/util/random.js';
 
 export const DEMO_END_MS = Date.UTC(2025, 5, 12, 12, 0, 0);
 export const DEMO_STEP_MS = 15_000;
@@ -28,27 +29,8 @@ export const DEMO_POINTS = 241; // 11:00:00 ... 12:00:00 inclusive
 export const DEMO_INCIDENT_START_MS = DEMO_END_MS - 20 * 60_000;
 const RESTART_MS = Date.UTC(2025, 5, 12, 11, 25, 0);
 
-/** mulberry32: a small seeded 32-bit PRNG. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/** Roughly normal noise with mean 0 and standard deviation 1 (Irwin-Hall of 12 uniforms). */
-function gauss(rnd: () => number): number {
-  let s = 0;
-  for (let i = 0; i < 12; i++) s += rnd();
-  return s - 6;
-}
-
 /** A count with mean `mean` and Poisson-like spread, never negative. */
-function count(rnd: () => number, mean: number): number {
+function count(rnd: Rng, mean: number): number {
   return Math.max(0, Math.round(mean + Math.sqrt(mean) * gauss(rnd)));
 }
 

@@ -5,7 +5,7 @@
  */
 
 import { PromQLError } from '../promql/errors.js';
-import { parseGoFloat } from '../remote/json.js';
+import { parseFloat } from '../util/gofloat.js';
 
 /** Go's RFC3339Nano: `2006-01-02T15:04:05.999999999Z07:00` (1 to 9 fraction digits). */
 const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(?:Z|([+-])(\d{2}):(\d{2}))$/;
@@ -16,7 +16,7 @@ const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))
  * Throws `PromQLError('bad_data', 'cannot parse "x" to a valid timestamp')`.
  */
 export function parseTime(s: string): number {
-  const f = parseGoFloat(s);
+  const f = parseFloat(s);
   if (f !== undefined && Number.isFinite(f)) {
     // Exactly Prometheus's arithmetic: math.Modf, round the fraction to ms, int64(ns), then
     // timestamp.FromTime (floor to the ms). Float steps included, so .57 gives what it gives.
@@ -69,7 +69,7 @@ const UNIT_MS = [365 * 86_400_000, 7 * 86_400_000, 86_400_000, 3_600_000, 60_000
  * Throws `PromQLError('bad_data', 'cannot parse "x" to a valid duration')`.
  */
 export function parseDuration(s: string): number {
-  const f = parseGoFloat(s);
+  const f = parseFloat(s);
   if (f !== undefined && f === f) {
     const ns = f * 1e9;
     if (ns > 2 ** 63 || ns < -(2 ** 63)) {

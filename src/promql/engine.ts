@@ -13,7 +13,7 @@ import { Annotations, EvalContext } from './eval/context.js';
 import { atTime, Evaluator, subqueryGrid, type QueryTimes } from './eval/evaluator.js';
 import { dropMetricName, compareLabels, labelsKey } from '../storage/labels.js';
 import type { Queryable, Series } from '../storage/queryable.js';
-import { duplicateLabelsetError, mergeSameLabels } from './eval/series.js';
+import { duplicateLabelsetError, mergeSameLabels, presentPoints } from './eval/series.js';
 import { makeGrid, type EvalValue, type StepGrid, type StepSeries } from './eval/types.js';
 
 export interface EngineOptions {
@@ -127,7 +127,8 @@ export class Engine {
     const result = this.toResult(value, grid, isRange, expr);
     stats.timings.evalMs = performance.now() - t2;
     stats.peakSamples = ctx.peak;
-    stats.totalSamples = ctx.total;
+    // A range vector returned at an instant counts its samples, as Prometheus does.
+    stats.totalSamples = ctx.total + (result.type === 'matrix' && !isRange ? result.series.reduce((a, x) => a + x.timestamps.length, 0) : 0);
     return { value: result, warnings: [...warnings, ...annotations.warnings], infos: [...annotations.infos], stats };
   }
 
@@ -182,19 +183,8 @@ export class Engine {
         }
         const out: ResultSeries[] = [];
         for (const s of series) {
-          let count = 0;
-          for (let i = 0; i < grid.n; i++) count += s.present[i]!;
-          if (count === 0) continue;
-          const ts = new Float64Array(count);
-          const vs = new Float64Array(count);
-          let k = 0;
-          for (let i = 0; i < grid.n; i++) {
-            if (!s.present[i]) continue;
-            ts[k] = grid.times[i]!;
-            vs[k] = s.values[i]!;
-            k++;
-          }
-          out.push({ labels: s.labels, timestamps: ts, values: vs });
+          const p = presentPoints(s, grid);
+          if (p) out.push({ labels: s.labels, timestamps: p.ts, values: p.vs });
         }
         out.sort((a, b) => compareLabels(a.labels, b.labels));
         return { type: 'matrix', series: out };

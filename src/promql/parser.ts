@@ -24,6 +24,8 @@ import { FUNCTIONS, typeName, typeOf } from './signatures.js';
 import { LabelMatcher, type MatchType } from '../storage/matchers.js';
 import { METRIC_NAME } from '../storage/labels.js';
 import { RegexSyntaxError } from '../storage/regex.js';
+import { parseFloatOrError, type ParseFloatOptions } from '../util/gofloat.js';
+import { unescapeGo } from '../util/gostring.js';
 
 const AGGREGATE_OPS: ReadonlySet<string> = new Set([
   'sum',
@@ -123,7 +125,9 @@ function tryParseDuration(s: string): number | undefined {
   return i === 0 ? undefined : total;
 }
 
-/** Parses a Go-syntax float (decimal, hex, Inf, NaN) or a duration literal (as seconds). */
+const NO_HEX_FLOAT: ParseFloatOptions = { hex: false };
+
+/** Parses a Go-syntax float (decimal, hex integer, Inf, NaN) or a duration literal (as seconds). */
 export function parseNumber(text: string): number | undefined {
   let s = text.replace(/\s+/g, '');
   let sign = 1;
@@ -131,11 +135,13 @@ export function parseNumber(text: string): number | undefined {
     sign = -1;
     s = s.slice(1);
   } else if (s.startsWith('+')) s = s.slice(1);
-  const lower = s.toLowerCase();
-  if (lower === 'inf' || lower === 'infinity') return sign * Infinity;
-  if (lower === 'nan') return NaN;
+  // Hex integers only: Prometheus's lexer reads no hex floats.
   if (/^0x[0-9a-f]+$/i.test(s)) return sign * parseInt(s.slice(2), 16);
-  if (/^(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i.test(s)) return sign * Number(s);
+  const f = parseFloatOrError(s, NO_HEX_FLOAT);
+  if (typeof f === 'number') return sign * f;
+  // Prometheus fails a literal beyond float64 ("value out of range"); hmd has always read it as
+  // ±Inf, and changing that is a behaviour change of its own, not part of sharing the parser.
+  if (f === 'range') return sign * Infinity;
   const d = tryParseDuration(s);
   if (d !== undefined) return (sign * d) / 1000;
   return undefined;
@@ -143,114 +149,11 @@ export function parseNumber(text: string): number | undefined {
 
 /** Decodes a PromQL string literal ("...", '...' or `...`) as Go's strconv.Unquote does. */
 export function unquoteString(lit: string): string {
-  const q = lit[0];
+  const q = lit[0]!;
   if (lit.length < 2 || lit[lit.length - 1] !== q) throw new Error('unterminated quoted string');
   const body = lit.slice(1, -1);
-  if (q === '`') return body;
-  const bytes: number[] = [];
-  const enc = new TextEncoder();
-  const pushStr = (s: string) => {
-    for (const b of enc.encode(s)) bytes.push(b);
-  };
-  for (let i = 0; i < body.length; i++) {
-    const c = body[i]!;
-    if (c !== '\\') {
-      const cp = body.codePointAt(i)!;
-      const ch = String.fromCodePoint(cp);
-      pushStr(ch);
-      i += ch.length - 1;
-      continue;
-    }
-    const d = body[++i];
-    switch (d) {
-      case 'a':
-        bytes.push(7);
-        break;
-      case 'b':
-        bytes.push(8);
-        break;
-      case 'f':
-        bytes.push(12);
-        break;
-      case 'n':
-        bytes.push(10);
-        break;
-      case 'r':
-        bytes.push(13);
-        break;
-      case 't':
-        bytes.push(9);
-        break;
-      case 'v':
-        bytes.push(11);
-        break;
-      case '\\':
-        bytes.push(92);
-        break;
-      case '"':
-      case "'":
-        if (d !== q) throw new Error(`unknown escape sequence \\${d}`);
-        bytes.push(d.charCodeAt(0));
-        break;
-      case 'x': {
-        const h = body.slice(i + 1, i + 3);
-        if (!/^[0-9a-fA-F]{2}$/.test(h)) throw new Error('invalid escape sequence \\x');
-        bytes.push(parseInt(h, 16));
-        i += 2;
-        break;
-      }
-      case 'u':
-      case 'U': {
-        const n = d === 'u' ? 4 : 8;
-        const h = body.slice(i + 1, i + 1 + n);
-        if (!new RegExp(`^[0-9a-fA-F]{${n}}$`).test(h)) throw new Error(`invalid escape sequence \\${d}`);
-        const cp = parseInt(h, 16);
-        if (cp > 0x10ffff || (cp >= 0xd800 && cp < 0xe000)) throw new Error(`invalid escape sequence \\${d}${h}`);
-        pushStr(String.fromCodePoint(cp));
-        i += n;
-        break;
-      }
-      default: {
-        if (d !== undefined && /[0-7]/.test(d)) {
-          const o = body.slice(i, i + 3);
-          if (!/^[0-7]{3}$/.test(o) || parseInt(o, 8) > 255) throw new Error('invalid octal escape sequence');
-          bytes.push(parseInt(o, 8));
-          i += 2;
-          break;
-        }
-        throw new Error(`unknown escape sequence \\${d ?? ''}`);
-      }
-    }
-  }
-  return decodeUtf8Lossless(Uint8Array.from(bytes));
-}
-
-/**
- * Decodes UTF-8, mapping each byte of an invalid sequence to a lone surrogate
- * (U+DC80..U+DCFF), so that `isWellFormed()` later tells a label name is not valid UTF-8.
- */
-function decodeUtf8Lossless(bytes: Uint8Array): string {
-  try {
-    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
-  } catch {
-    let out = '';
-    for (let i = 0; i < bytes.length; ) {
-      const b = bytes[i]!;
-      const len = b < 0x80 ? 1 : b >= 0xc2 && b < 0xe0 ? 2 : b >= 0xe0 && b < 0xf0 ? 3 : b >= 0xf0 && b < 0xf5 ? 4 : 0;
-      if (len > 0 && i + len <= bytes.length) {
-        try {
-          out += new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(i, i + len));
-          i += len;
-          continue;
-        } catch {
-          /* fall through to the escape below */
-        }
-      }
-      out += String.fromCharCode(0xdc00 + b);
-      i++;
-    }
-    return out;
-  }
+  // Unlike a Go rune literal, PromQL's '...' holds a string, so the body is decoded as "..." is.
+  return q === '`' ? body : unescapeGo(body, q);
 }
 
 class Converter {
@@ -744,19 +647,6 @@ class Converter {
         this.err(`expected type ${typeName(want)} in call to function "${name}", got ${typeName(got)}`, argNodes[i]!.from, argNodes[i]!.to);
       }
     });
-    if (name === 'label_replace' || name === 'label_join') {
-      // Prometheus checks the regex when parsing label_replace.
-      if (name === 'label_replace') {
-        const re = args[4];
-        if (re && re.kind === 'StringLiteral') {
-          try {
-            new LabelMatcher('=~', 'x', re.value);
-          } catch (e) {
-            this.err(`invalid regular expression in label_replace(): ${re.value}`, argNodes[4]!.from, argNodes[4]!.to);
-          }
-        }
-      }
-    }
     return { kind: 'Call', func: name, args, pos: this.pos(n) };
   }
 

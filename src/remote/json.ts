@@ -18,48 +18,22 @@
 import type { QueryResult, QueryStats, QueryValue, ResultSeries, Sample } from '../promql/result.js';
 import { ParseError, PromQLError, type ErrorType } from '../promql/errors.js';
 import { labelsFromRecord, type Labels } from '../storage/labels.js';
+import { formatE, formatF, parseFloat } from '../util/gofloat.js';
 
 // ---------------------------------------------------------------------------------------------
 // Numbers
 
-/** `strconv.FormatFloat(f, 'f', -1, 64)`: shortest round-trip digits, never an exponent. */
-export function formatFloatF(f: number): string {
-  const special = formatSpecial(f);
-  if (special !== undefined) return special;
-  const s = String(f);
-  const e = s.indexOf('e');
-  if (e < 0) return s; // JS prints 1e-6 <= |f| < 1e21 in plain notation with the same digits
-  const neg = s[0] === '-';
-  const mantissa = s.slice(neg ? 1 : 0, e).replace('.', '');
-  const exp = Number(s.slice(e + 1));
-  const point = exp + 1; // digits before the decimal point
-  let out: string;
-  if (point <= 0) out = '0.' + '0'.repeat(-point) + mantissa;
-  else if (point >= mantissa.length) out = mantissa + '0'.repeat(point - mantissa.length);
-  else out = mantissa.slice(0, point) + '.' + mantissa.slice(point);
-  return neg ? '-' + out : out;
-}
+// The codec's number syntax is Go's, from util/gofloat; re-exported under the names the codec's tests use.
+export { formatF as formatFloatF, parseFloat as parseGoFloat } from '../util/gofloat.js';
 
 /**
- * A sample value as Prometheus writes it in vectors and matrices: `'f'` formatting, but
- * `'e'` with a two-digit exponent (`1e-07`, `1.5e+300`) when |f| < 1e-6 or |f| >= 1e21.
+ * A sample value as Prometheus writes it in vectors and matrices (its jsoniter encoder,
+ * jsonutil.MarshalFloat): `'f'` formatting, but `'e'` with a two-digit exponent (`1e-07`,
+ * `1.5e+300`) when |f| < 1e-6 or |f| >= 1e21.
  */
 export function formatSampleValue(f: number): string {
-  const special = formatSpecial(f);
-  if (special !== undefined) return special;
-  const s = String(f); // JS switches to exponent notation at exactly the same bounds
-  const e = s.indexOf('e');
-  if (e < 0) return s;
-  const digits = s.length - e - 2; // after "e+" / "e-"
-  return digits >= 2 ? s : s.slice(0, e + 2) + '0' + s.slice(e + 2);
-}
-
-function formatSpecial(f: number): string | undefined {
-  if (f !== f) return 'NaN';
-  if (f === Infinity) return '+Inf';
-  if (f === -Infinity) return '-Inf';
-  if (f === 0) return Object.is(f, -0) ? '-0' : '0';
-  return undefined;
+  const a = Math.abs(f);
+  return a !== 0 && (a < 1e-6 || a >= 1e21) ? formatE(f) : formatF(f);
 }
 
 /** A millisecond timestamp as Prometheus writes points: seconds, with `.mmm` when not whole. */
@@ -74,35 +48,6 @@ export function formatTimestamp(ms: number): string {
   const secs = (t - frac) / 1000;
   if (frac === 0) return sign + secs;
   return sign + secs + '.' + (frac < 10 ? '00' : frac < 100 ? '0' : '') + frac;
-}
-
-const DECIMAL = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
-const HEX = /^([+-]?)0[xX]([0-9a-fA-F]*)(?:\.([0-9a-fA-F]*))?[pP]([+-]?\d+)$/;
-const INF = /^[+-]?(?:inf|infinity)$/i;
-
-/**
- * Go's `strconv.ParseFloat(s, 64)`: decimal and hexadecimal (`0x1p-2`) forms, `Inf`/`+Inf`/
- * `-Inf`/`infinity` and `NaN` in any case. Returns undefined for bad syntax and for finite
- * input out of range (where Go returns ErrRange). Underscores are not accepted.
- */
-export function parseGoFloat(s: string): number | undefined {
-  if (DECIMAL.test(s)) {
-    const v = Number(s);
-    return Number.isFinite(v) ? v : undefined;
-  }
-  if (INF.test(s)) return s[0] === '-' ? -Infinity : Infinity;
-  if (/^nan$/i.test(s)) return NaN;
-  const m = HEX.exec(s);
-  if (m && (m[2]! + (m[3] ?? '')).length > 0) {
-    const int = m[2]!;
-    const frac = m[3] ?? '';
-    let mant = 0;
-    for (const c of int + frac) mant = mant * 16 + parseInt(c, 16);
-    const v = mant * Math.pow(2, Number(m[4]) - 4 * frac.length);
-    if (!Number.isFinite(v)) return undefined;
-    return m[1] === '-' ? -v : v;
-  }
-  return undefined;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -183,7 +128,7 @@ export function encodeQueryResult(result: QueryResult, opts: EncodeOptions = {})
 export function encodeValue(v: QueryValue): string {
   switch (v.type) {
     case 'scalar':
-      return '[' + String(v.t / 1000) + ',"' + formatFloatF(v.v) + '"]';
+      return '[' + String(v.t / 1000) + ',"' + formatF(v.v) + '"]';
     case 'string':
       return '[' + String(v.t / 1000) + ',' + goJSONString(v.v) + ']';
     case 'vector':
@@ -369,7 +314,7 @@ function point(x: unknown, path: string): [number, number] {
   const p = array(x, path);
   if (p.length !== 2) throw new BadResponseError(`${path}: expected [timestamp, "value"], got ${show(p)}`);
   const s = p[1];
-  const v = typeof s === 'string' ? parseGoFloat(s) : undefined;
+  const v = typeof s === 'string' ? parseFloat(s) : undefined;
   if (v === undefined) throw new BadResponseError(`${path}[1]: expected a string holding a float, got ${show(s)}`);
   return [timestamp(p[0], `${path}[0]`), v];
 }

@@ -49,6 +49,7 @@ import { compareLabels, formatLabels, isLegacyLabelName, isLegacyMetricName, lab
 import { MemoryStore } from './memory.js';
 import type { Series } from './queryable.js';
 import { isStaleAt } from './stale.js';
+import { formatShortest, parseFloat, parseFloatOrError, type ParseFloatOptions } from '../util/gofloat.js';
 
 export type ExpositionFormat = 'openmetrics' | 'prometheus';
 
@@ -99,37 +100,20 @@ const PROM_TYPES: ReadonlySet<string> = new Set(['counter', 'gauge', 'histogram'
 // ---------------------------------------------------------------------------------------------
 // Numbers
 
-const DECIMAL = /^[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?$/;
+// Prometheus's text parsers keep to the float syntax before Go 1.13: no hex, no underscores.
+const EXPOSITION_FLOAT: ParseFloatOptions = { hex: false };
 
 /** Go's strconv.ParseFloat as Prometheus's text parsers call it; a string describing the problem on failure. */
 function goFloat(s: string): number | string {
-  if (DECIMAL.test(s)) {
-    const v = Number(s);
-    return Number.isFinite(v) ? v : 'out of range for a 64-bit float';
-  }
-  const lower = s.toLowerCase();
-  const body = lower.charCodeAt(0) === 43 || lower.charCodeAt(0) === 45 ? lower.slice(1) : lower;
-  if (body === 'inf' || body === 'infinity') return lower.charCodeAt(0) === 45 ? -Infinity : Infinity;
-  if (lower === 'nan') return NaN;
+  const v = parseFloatOrError(s, EXPOSITION_FLOAT);
+  if (typeof v === 'number') return v;
+  if (v === 'range') return 'out of range for a 64-bit float';
   return 'not a number in Go float syntax (e.g. 1, -0.5, 1e-3, NaN, +Inf, -Inf)';
 }
 
 /** Parses a float as Prometheus's exposition parsers do (Go syntax without hex and `_`); undefined when invalid. */
-export function parseGoFloat(s: string): number | undefined {
-  const v = goFloat(s);
-  return typeof v === 'number' ? v : undefined;
-}
-
-/**
- * Formats a float so that it parses back to the same double: the shortest such decimal, with
- * `NaN`, `+Inf`, `-Inf` and `-0` spelled out. (Any NaN payload is lost, as in every text format.)
- */
-export function formatFloat(v: number): string {
-  if (v !== v) return 'NaN';
-  if (v === Infinity) return '+Inf';
-  if (v === -Infinity) return '-Inf';
-  if (v === 0) return Object.is(v, -0) ? '-0' : '0';
-  return String(v);
+export function parseExpositionFloat(s: string): number | undefined {
+  return parseFloat(s, EXPOSITION_FLOAT);
 }
 
 const f64 = new Float64Array(1);
@@ -156,12 +140,12 @@ function stepDouble(x: number, steps: number): number {
 export function formatTimestampSeconds(ms: number): string {
   if (!Number.isSafeInteger(ms)) throw new RangeError(`timestamp ${ms} is not an integer number of milliseconds`);
   const d = ms / 1000;
-  if (Math.trunc(d * 1000) === ms) return formatFloat(d === 0 ? 0 : d);
+  if (Math.trunc(d * 1000) === ms) return formatShortest(d === 0 ? 0 : d);
   // Truncation goes towards zero, so look away from zero first.
   const dir = ms > 0 ? 1 : -1;
   for (let k = 1; k <= 8; k++) {
     for (const c of [stepDouble(d, dir * k), stepDouble(d, -dir * k)]) {
-      if (Math.trunc(c * 1000) === ms) return formatFloat(c);
+      if (Math.trunc(c * 1000) === ms) return formatShortest(c);
     }
   }
   throw new RangeError(`no decimal seconds value reads back as ${ms} ms`);
@@ -500,7 +484,8 @@ class LineParser {
       return ms;
     }
     if (!/^[0-9]+$/.test(tok)) {
-      const looksOm = DECIMAL.test(tok) && /[.eE]/.test(tok);
+      // A decimal with a point or an exponent is an OpenMetrics timestamp (seconds) in the wrong format.
+      const looksOm = /[.eE]/.test(tok) && parseFloatOrError(tok, EXPOSITION_FLOAT) !== 'syntax';
       this.fail(`expected a timestamp in integer milliseconds after the value, got ${JSON.stringify(tok)}`, looksOm);
     }
     const ms = Number(tok);
@@ -583,7 +568,7 @@ class LineParser {
         if (Object.is(v, st.lastV)) return;
         this.fail(
           `duplicate sample for ${formatLabels(st.labels)} at ${describeTime(t)}: ` +
-            `value ${formatFloat(v)} here, ${formatFloat(st.lastV)} on line ${st.lastLine}`,
+            `value ${formatShortest(v)} here, ${formatShortest(st.lastV)} on line ${st.lastLine}`,
         );
       }
       if (t < st.lastT) {
@@ -885,7 +870,7 @@ export function writeOpenMetrics(series: Iterable<Series>, out: (chunk: string) 
           }
           v = NaN;
         }
-        emit(prefix + formatFloat(v) + ' ' + formatTimestampSeconds(t) + '\n');
+        emit(prefix + formatShortest(v) + ' ' + formatTimestampSeconds(t) + '\n');
         stats.samples++;
       }
     }

@@ -18,7 +18,7 @@ import {
   setExpFMA,
 } from '../../src/promql/functions/math.js';
 import { medianAbsoluteDeviation, quantile } from '../../src/promql/functions/quantile.js';
-import { durationSeconds, goFormatF, RANGE_FUNCTIONS } from '../../src/promql/functions/range.js';
+import { durationSeconds, RANGE_FUNCTIONS } from '../../src/promql/functions/range.js';
 import type { Window } from '../../src/promql/functions/window.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -795,19 +795,6 @@ test('double_exponential_smoothing rejects factors outside (0, 1) with Prometheu
   assert.throws(() => call('double_exponential_smoothing', w, [0.5, -Infinity]), /got: -Inf$/);
   // NaN fails neither comparison, so Prometheus computes (NaN) instead of failing.
   is(call('double_exponential_smoothing', win(series(S10, [1, 2]), S10, MIN), [NaN, 0.5]), NaN);
-});
-
-test('goFormatF prints like Go’s %f: six decimals, ties to even', () => {
-  is(goFormatF(0), '0.000000');
-  is(goFormatF(-0), '-0.000000');
-  is(goFormatF(1.5), '1.500000');
-  is(goFormatF(0.0078125), '0.007812'); // exact tie: 7812.5 → even
-  is(goFormatF(0.0234375), '0.023438'); // exact tie: 23437.5 → even
-  is(goFormatF(-0.0078125), '-0.007812');
-  is(goFormatF(2 / 3), '0.666667');
-  is(goFormatF(1e21), '1000000000000000000000.000000');
-  is(goFormatF(NaN), 'NaN');
-  is(goFormatF(Infinity), '+Inf');
 });
 
 test('every range function of the brief is registered', () => {

@@ -11,6 +11,8 @@ import {
   type SequenceValue,
 } from '../../src/promql/promqltest/script.js';
 import type { Labels } from '../../src/storage/labels.js';
+import { parseExpr } from '../../src/promql/parser.js';
+import type { StringLiteral, VectorSelector } from '../../src/promql/ast.js';
 
 const rec = (ls: Labels): Record<string, string> => Object.fromEntries(ls.map((l) => [l.name, l.value]));
 
@@ -137,6 +139,24 @@ test('durations and numbers', () => {
   assert.is(parseGoNumber('-2.5e3'), -2500);
   assert.is(parseGoNumber('{} 1'), undefined);
   assert.is(parseGoNumber('foo'), undefined);
+});
+
+test('numbers follow Go: no signed NaN, nothing beyond float64', () => {
+  // Upstream reads these with strconv.ParseInt, then ParseFloat, which fail on both.
+  for (const s of ['-NaN', '+nan', '1e400', '-1e400', '0x1p1024']) assert.is(parseGoNumber(s), undefined, s);
+  assert.is(parseGoNumber('0x1.8p1'), 3);
+  assert.is(parseGoNumber('1_000'), 1000); // ParseInt with base 0 takes underscores
+});
+
+test('strings decode as the PromQL parser decodes them, bytes that are not UTF-8 included', () => {
+  const text = '{a="\\xff", b="\\u00e9\\x41", c=\'\\303\\251\'}';
+  const desc = rec(parseSeriesDesc(`m${text} 1`).labels);
+  const sel = parseExpr(`m${text}`) as VectorSelector;
+  const query = Object.fromEntries(sel.matchers.map((m) => [m.name, m.value]));
+  assert.equal(desc, { __name__: 'm', a: '\udcff', b: 'éA', c: 'é' });
+  for (const k of ['a', 'b', 'c']) assert.is(desc[k], query[k], k);
+  const s = onlyEval('eval instant at 1m "\\xff"\n expect string "\\xff"\n');
+  assert.is(s.expectedString, (parseExpr('"\\xff"') as StringLiteral).value);
 });
 
 test('load and clear commands', () => {

@@ -10,11 +10,10 @@ import { MemoryStore } from '../../src/storage/memory.js';
 import {
   detectFileFormat,
   detectFormat,
-  formatFloat,
   formatTimestampSeconds,
   loadOpenMetricsFile,
   OpenMetricsError,
-  parseGoFloat,
+  parseExpositionFloat,
   parseOpenMetrics,
   writeOpenMetrics,
   type MetricMetadata,
@@ -23,6 +22,8 @@ import {
 } from '../../src/storage/openmetrics.js';
 import type { Series } from '../../src/storage/queryable.js';
 import { isStaleAt, setStale } from '../../src/storage/stale.js';
+import { formatShortest } from '../../src/util/gofloat.js';
+import { prng, type Rng } from '../../src/util/random.js';
 import { DEMO_END_MS, DEMO_INCIDENT_START_MS, DEMO_POINTS, DEMO_STEP_MS, renderDemoFixture } from '../../scripts/gen-demo-fixture.js';
 
 const FIXTURE = fileURLToPath(new URL('../../../fixtures/demo.om', import.meta.url));
@@ -87,19 +88,8 @@ function sameDouble(a: number, b: number): boolean {
   return Object.is(a, b) || (a !== a && b !== b);
 }
 
-/** mulberry32 */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function randomDouble(rnd: () => number): number {
+/** A double with uniformly random bits: any finite value, NaN payloads, infinities, subnormals. */
+function randomDouble(rnd: Rng): number {
   const buf = new Uint32Array(2);
   buf[0] = Math.floor(rnd() * 2 ** 32);
   buf[1] = Math.floor(rnd() * 2 ** 32);
@@ -131,7 +121,7 @@ function promtoolDump(outDir: string): Map<string, Points> {
     if (line === '') continue;
     const mm = /^(\{.*\}) (\S+) (-?\d+)$/.exec(line);
     assert.ok(mm, `unexpected dump line ${line}`);
-    const v = parseGoFloat(mm[2]!);
+    const v = parseExpositionFloat(mm[2]!);
     assert.ok(v !== undefined, line);
     let p = m.get(mm[1]!);
     if (!p) m.set(mm[1]!, (p = { ts: [], vs: [] }));
@@ -273,10 +263,10 @@ test('values: Go float syntax as Prometheus accepts it', () => {
   cases.forEach(([s, want], i) => {
     const got = only(m, `{__name__="v", i="${i}"}`).vs[0]!;
     assert.ok(sameDouble(got, want), `${s}: got ${got}, want ${want}`);
-    assert.ok(sameDouble(parseGoFloat(s)!, want), `parseGoFloat(${s})`);
+    assert.ok(sameDouble(parseExpositionFloat(s)!, want), `parseExpositionFloat(${s})`);
   });
   for (const bad of ['0x1p3', '0x10', '1_000', '-nan', '+NaN', 'abc', '1e', '--1', '1.2.3', '', 'e5', '.', '1e400', '-1e400']) {
-    assert.is(parseGoFloat(bad), undefined, `parseGoFloat(${JSON.stringify(bad)}) should fail`);
+    assert.is(parseExpositionFloat(bad), undefined, `parseExpositionFloat(${JSON.stringify(bad)}) should fail`);
   }
   failsAt('ok 1 1\nv 0x1p3 1\n# EOF\n', 2, 'expected a number as the sample value, got "0x1p3"');
   failsAt('ok 1 1\nok 2 2\nv 1e400 1\n# EOF\n', 3, 'out of range');
@@ -503,20 +493,20 @@ test('loadOpenMetricsFile: format from the file tail, options, invalid UTF-8', a
 // ------------------------------------------------------------------------------------------
 // number formatting
 
-test('formatFloat: shortest text that reads back as the same double', () => {
+test('written values: the shortest text that the exposition parser reads back as the same double', () => {
   const specials = [0, -0, 1, -1, 0.1, 0.1 + 0.2, 1 / 3, 5e-324, 2.2250738585072014e-308, Number.MAX_VALUE, -Number.MAX_VALUE, 1e21, 1e-7, 123456789.123, Infinity, -Infinity, NaN];
-  assert.is(formatFloat(-0), '-0');
-  assert.is(formatFloat(Infinity), '+Inf');
-  assert.is(formatFloat(-Infinity), '-Inf');
-  assert.is(formatFloat(NaN), 'NaN');
-  assert.is(formatFloat(0.1 + 0.2), '0.30000000000000004');
-  assert.is(formatFloat(1e21), '1e+21');
+  assert.is(formatShortest(-0), '-0');
+  assert.is(formatShortest(Infinity), '+Inf');
+  assert.is(formatShortest(-Infinity), '-Inf');
+  assert.is(formatShortest(NaN), 'NaN');
+  assert.is(formatShortest(0.1 + 0.2), '0.30000000000000004');
+  assert.is(formatShortest(1e21), '1e+21');
   const rnd = prng(7);
   const xs = [...specials];
   for (let i = 0; i < 50000; i++) xs.push(randomDouble(rnd));
   for (const x of xs) {
-    const s = formatFloat(x);
-    assert.ok(sameDouble(parseGoFloat(s)!, x), `${x} -> ${s} -> ${parseGoFloat(s)}`);
+    const s = formatShortest(x);
+    assert.ok(sameDouble(parseExpositionFloat(s)!, x), `${x} -> ${s} -> ${parseExpositionFloat(s)}`);
   }
 });
 
@@ -529,7 +519,7 @@ test('formatTimestampSeconds: Prometheus reads back exactly the same millisecond
   assert.is.not(formatTimestampSeconds(1001), '1.001');
   const check = (ms: number): void => {
     const s = formatTimestampSeconds(ms);
-    const back = Math.trunc(parseGoFloat(s)! * 1000);
+    const back = Math.trunc(parseExpositionFloat(s)! * 1000);
     if (back !== ms) assert.unreachable(`${ms} -> ${s} -> ${back}`);
   };
   for (let ms = -1_100_000; ms <= 1_100_000; ms++) check(ms);

@@ -9,7 +9,7 @@ import { PromQLError } from '../errors.js';
 import { keyOn, keyWithout, labelsFromPairs, METRIC_NAME, setLabel, type Labels } from '../../storage/labels.js';
 import { labelsHash } from '../../storage/hash.js';
 import { quantile } from '../functions/quantile.js';
-import { formatFloat, formatG } from '../format.js';
+import { formatF, formatG } from '../../util/gofloat.js';
 import type { Evaluator } from './evaluator.js';
 import { mergeSameLabels } from './series.js';
 import type { StepGrid, StepSeries, VectorValue } from './types.js';
@@ -443,7 +443,7 @@ function countValues(ev: Evaluator, e: AggregateExpr, grid: StepGrid, grouping: 
   for (let i = 0; i < n; i++) {
     for (const s of input) {
       if (!s.present[i]) continue;
-      const metric = setLabel(s.labels, valueLabel, formatFloat(s.values[i]!));
+      const metric = setLabel(s.labels, valueLabel, formatF(s.values[i]!));
       const k = key(metric);
       let oi = outIndex.get(k);
       if (oi === undefined) {

@@ -10,7 +10,7 @@ import { clampValue, MATH_FUNCTIONS, roundTo } from '../functions/math.js';
 import { RANGE_FUNCTIONS } from '../functions/range.js';
 import type { Window } from '../functions/window.js';
 import { FUNCTIONS } from '../signatures.js';
-import { formatG } from '../format.js';
+import { formatG } from '../../util/gofloat.js';
 import type { Evaluator } from './evaluator.js';
 import { assertDistinctLabels, dropName, mergeSameLabels } from './series.js';
 import type { EvalValue, MatrixValue, StepGrid, StepSeries, VectorValue } from './types.js';
@@ -167,6 +167,7 @@ function rangeCall(ev: Evaluator, e: Call, m: MatrixValue, scalars: (Float64Arra
   const out: StepSeries[] = [];
   const ends = m.ends;
   const checkCounter = e.func === 'rate' || e.func === 'increase';
+  let processed = 0;
   for (const rs of m.series) {
     ev.ctx.checkDeadline();
     const ts = rs.ts;
@@ -190,6 +191,7 @@ function rangeCall(ev: Evaluator, e: Call, m: MatrixValue, scalars: (Float64Arra
       for (let k = 0; k < scalarArgs.length; k++) args[k] = scalarArgs[k]![i]!;
       // predict_linear's regression is anchored at the evaluation time itself.
       if (e.func === 'predict_linear') args[scalarArgs.length] = grid.times[i]!;
+      processed += hi - lo;
       const r = fn(w, args);
       if (r === undefined) continue;
       values[i] = r;
@@ -211,6 +213,7 @@ function rangeCall(ev: Evaluator, e: Call, m: MatrixValue, scalars: (Float64Arra
       }
     }
   }
+  ev.ctx.processed(processed);
   if (!delayed) assertDistinctLabels(out);
   return vector(out);
 }

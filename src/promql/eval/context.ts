@@ -65,11 +65,19 @@ export class EvalContext {
    */
   settle(before: number, size: number): void {
     this.held = before + size;
-    this.total += size;
     if (this.held > this.peak) this.peak = this.held;
     if (this.held > this.opts.maxSamples) {
       throw new PromQLError('execution', 'query processing would load too many samples into memory in query execution');
     }
+  }
+
+  /**
+   * Counts samples a selector or range function processed, as Prometheus's
+   * totalQueryableSamples does: a vector selector's points, and every window's samples at
+   * every step.
+   */
+  processed(n: number): void {
+    this.total += n;
   }
 
   /** Throws when the query ran past its deadline or was cancelled; called once per series and node. */

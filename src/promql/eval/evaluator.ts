@@ -11,7 +11,7 @@ import type { EvalContext } from './context.js';
 import { evalAggregate } from './aggregate.js';
 import { evalBinary } from './binary.js';
 import { evalCall } from './calls.js';
-import { dropName, mergeSameLabels } from './series.js';
+import { dropName, mergeSameLabels, presentPoints } from './series.js';
 import { makeGrid, type EvalValue, type MatrixValue, type RangeSeries, type ScalarValue, type StepGrid, type StepSeries, type VectorValue } from './types.js';
 
 /** Query-level times that `@ start()` and `@ end()` refer to. */
@@ -100,7 +100,11 @@ export class Evaluator {
   evalMatrix(e: Expr, grid: StepGrid): MatrixValue {
     let x = e;
     while (x.kind === 'ParenExpr') x = x.expr;
+    // A subquery feeding a function is counted once, through the function's windows
+    // (Prometheus's stats do not also add the subquery's own samples).
+    const counted = this.ctx.total;
     const v = this.eval(x, grid);
+    if (x.kind === 'SubqueryExpr') this.ctx.total = counted;
     if (v.type !== 'matrix') throw new PromQLError('execution', `expected range vector, got ${v.type}`);
     return v;
   }
@@ -151,6 +155,7 @@ export class Evaluator {
         }
       }
       if (count > 0) out.push({ labels: s.labels, values, present, dropName: false });
+      this.ctx.processed(count);
     }
     return { type: 'vector', series: out };
   }
@@ -183,19 +188,8 @@ export class Evaluator {
     const v = this.evalVector(sq.expr, inner);
     const series: RangeSeries[] = [];
     for (const s of v.series) {
-      let count = 0;
-      for (let i = 0; i < inner.n; i++) count += s.present[i]!;
-      if (count === 0) continue;
-      const ts = new Float64Array(count);
-      const vs = new Float64Array(count);
-      let k = 0;
-      for (let i = 0; i < inner.n; i++) {
-        if (!s.present[i]) continue;
-        ts[k] = inner.times[i]!;
-        vs[k] = s.values[i]!;
-        k++;
-      }
-      series.push({ labels: s.labels, ts, vs, dropName: s.dropName });
+      const p = presentPoints(s, inner);
+      if (p) series.push({ labels: s.labels, ts: p.ts, vs: p.vs, dropName: s.dropName });
     }
     return { type: 'matrix', series, ends: this.windowEnds(grid, sq.offset, sq.at), range: sq.range, fromSelector: false };
   }

@@ -1,8 +1,8 @@
-/** Helpers over step series: label-set collisions and name dropping. */
+/** Helpers over step series: label-set collisions, name dropping, and their samples as points. */
 
 import { dropMetricName, labelsKey } from '../../storage/labels.js';
 import { PromQLError } from '../errors.js';
-import type { StepSeries } from './types.js';
+import type { StepGrid, StepSeries } from './types.js';
 
 const DUPLICATE = 'vector cannot contain metrics with the same labelset';
 
@@ -56,4 +56,21 @@ export function assertDistinctLabels(series: readonly { labels: StepSeries['labe
 /** Drops __name__ from a series' labels now, or marks it for dropping at the end (delayed mode). */
 export function dropName(s: StepSeries, delayed: boolean): StepSeries {
   return { labels: delayed ? s.labels : dropMetricName(s.labels), values: s.values, present: s.present, dropName: true };
+}
+
+/** The samples of `s` present on `grid`, as compact timestamp (ms) and value arrays; undefined when there are none. */
+export function presentPoints(s: StepSeries, grid: StepGrid): { ts: Float64Array; vs: Float64Array } | undefined {
+  let count = 0;
+  for (let i = 0; i < grid.n; i++) count += s.present[i]!;
+  if (count === 0) return undefined;
+  const ts = new Float64Array(count);
+  const vs = new Float64Array(count);
+  let k = 0;
+  for (let i = 0; i < grid.n; i++) {
+    if (!s.present[i]) continue;
+    ts[k] = grid.times[i]!;
+    vs[k] = s.values[i]!;
+    k++;
+  }
+  return { ts, vs };
 }

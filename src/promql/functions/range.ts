@@ -20,7 +20,8 @@
  * first_over_time/last_over_time keep the metric name.
  */
 import { PromQLError } from '../errors.js';
-import { kahanComp } from './kahan.js';
+import { formatF } from '../../util/gofloat.js';
+import { kahanComp, kahanSum } from './kahan.js';
 import { medianAbsoluteDeviation, quantile } from './quantile.js';
 import type { RangeFunction, Window } from './window.js';
 
@@ -231,18 +232,7 @@ function avgOverTime(w: Window): number | undefined {
 
 /** sum_over_time: the compensated sum (an infinite sum is returned without its compensation). */
 function sumOverTime(w: Window): number | undefined {
-  const { vs, lo, hi } = w;
-  if (hi <= lo) return undefined;
-  let sum = 0;
-  let c = 0;
-  for (let i = lo; i < hi; i++) {
-    const v = vs[i]!;
-    const t = sum + v;
-    c = kahanComp(v, sum, t, c);
-    sum = t;
-  }
-  if (sum === Infinity || sum === -Infinity) return sum;
-  return sum + c;
+  return w.hi > w.lo ? kahanSum(w.vs, w.lo, w.hi) : undefined;
 }
 
 /**
@@ -294,28 +284,6 @@ function varianceOverTime(w: Window, sqrt: boolean): number | undefined {
   return sqrt ? Math.sqrt(variance) : variance;
 }
 
-/** Go's fmt "%f" (six decimals, ties to even, full digits for huge values, "NaN"/"+Inf"/"-Inf"). */
-export function goFormatF(x: number): string {
-  if (x !== x) return 'NaN';
-  if (x === Infinity) return '+Inf';
-  if (x === -Infinity) return '-Inf';
-  const neg = x < 0 || Object.is(x, -0);
-  const a = Math.abs(x);
-  let s: string;
-  if (a >= 1e21) s = `${BigInt(a).toString()}.000000`;
-  else {
-    s = a.toFixed(6);
-    // toFixed breaks exact ties upwards, Go breaks them to even. An exact tie at the seventh
-    // decimal is an odd multiple of 2^-7 (its expansion ends in ...5 at that place).
-    const scaled = a * 128;
-    if (Number.isInteger(scaled) && scaled % 2 === 1) {
-      const down = a.toFixed(7).slice(0, -1);
-      if (Number(down[down.length - 1]) % 2 === 0) s = down;
-    }
-  }
-  return neg ? `-${s}` : s;
-}
-
 /**
  * double_exponential_smoothing (Holt's linear method): the smoothed value after the last sample,
  * seeded with the first sample and the first difference. Factors outside (0, 1) fail the query
@@ -324,11 +292,12 @@ export function goFormatF(x: number): string {
 function doubleExponentialSmoothing(w: Window, args: readonly number[]): number | undefined {
   const sf = args[0]!;
   const tf = args[1]!;
+  // Prometheus prints the factor with fmt's %f, i.e. strconv 'f' with six decimals.
   if (sf <= 0 || sf >= 1) {
-    throw new PromQLError('execution', `invalid smoothing factor. Expected: 0 < sf < 1, got: ${goFormatF(sf)}`);
+    throw new PromQLError('execution', `invalid smoothing factor. Expected: 0 < sf < 1, got: ${formatF(sf, 6)}`);
   }
   if (tf <= 0 || tf >= 1) {
-    throw new PromQLError('execution', `invalid trend factor. Expected: 0 < tf < 1, got: ${goFormatF(tf)}`);
+    throw new PromQLError('execution', `invalid trend factor. Expected: 0 < tf < 1, got: ${formatF(tf, 6)}`);
   }
   const { vs, lo, hi } = w;
   const l = hi - lo;

@@ -19,6 +19,7 @@ import { MemoryStore } from '../../storage/memory.js';
 import { compareLabels, formatLabels, getLabel, labelsFromPairs, METRIC_NAME, type Labels } from '../../storage/labels.js';
 import { matchesAll } from '../../storage/matchers.js';
 import { isStaleAt, STALE_HI, STALE_LO } from '../../storage/stale.js';
+import { formatShortest } from '../../util/gofloat.js';
 import { parseScript, type EvalCommand, type Expectation, type LoadCommand, type SequenceValue } from './script.js';
 
 /** Relative error allowed between an expected and an actual float (upstream's defaultEpsilon). */
@@ -433,17 +434,10 @@ function matchesExpected(actual: number, actualStale: boolean, exp: SequenceValu
   }
 }
 
-export function fmtValue(v: number): string {
-  if (Number.isNaN(v)) return 'NaN';
-  if (v === Infinity) return '+Inf';
-  if (v === -Infinity) return '-Inf';
-  return String(v);
-}
-
 function fmtSeq(v: SequenceValue): string {
   switch (v.kind) {
     case 'float':
-      return fmtValue(v.value);
+      return formatShortest(v.value);
     case 'stale':
       return 'stale';
     case 'omitted':
@@ -471,7 +465,7 @@ function seriesKey(ls: Labels): string {
 
 function fmtVector(samples: readonly Sample[]): string {
   if (samples.length === 0) return '{} (empty vector)';
-  const items = samples.slice(0, MAX_LISTED).map((s) => `${formatLabels(s.labels)} ${fmtValue(s.v)}`);
+  const items = samples.slice(0, MAX_LISTED).map((s) => `${formatLabels(s.labels)} ${formatShortest(s.v)}`);
   return `[${items.join(', ')}${samples.length > MAX_LISTED ? `, ... ${samples.length - MAX_LISTED} more` : ''}]`;
 }
 
@@ -492,8 +486,8 @@ function compareInstant(cmd: EvalCommand, value: QueryValue): string | undefined
 }
 
 function compareScalar(cmd: EvalCommand, v: number): string | undefined {
-  if (!cmd.expectScalar || cmd.scalar === undefined) return `expected vector or matrix result, but got scalar ${fmtValue(v)}`;
-  return matchesExpected(v, isStaleNumber(v), cmd.scalar) ? undefined : `expected scalar ${fmtSeq(cmd.scalar)} but got ${fmtValue(v)}`;
+  if (!cmd.expectScalar || cmd.scalar === undefined) return `expected vector or matrix result, but got scalar ${formatShortest(v)}`;
+  return matchesExpected(v, isStaleNumber(v), cmd.scalar) ? undefined : `expected scalar ${fmtSeq(cmd.scalar)} but got ${formatShortest(v)}`;
 }
 
 function compareVector(cmd: EvalCommand, samples: readonly Sample[], ordered: boolean): string | undefined {
@@ -507,14 +501,14 @@ function compareVector(cmd: EvalCommand, samples: readonly Sample[], ordered: bo
     const exp = cmd.expected.get(key);
     const name = formatLabels(s.labels);
     if (!exp) {
-      unexpected.push(`${name} ${fmtValue(s.v)}`);
+      unexpected.push(`${name} ${formatShortest(s.v)}`);
       return;
     }
     seen.add(key);
     if (ordered && exp.pos !== pos + 1) misplaced.push(`${name} at position ${pos + 1}, expected at ${exp.pos}`);
     const e0 = exp.values[0];
-    if (e0 === undefined) different.push(`${name}: no expected value written, got ${fmtValue(s.v)}`);
-    else if (!matchesExpected(s.v, isStaleNumber(s.v), e0)) different.push(`${name} expected ${fmtSeq(e0)} got ${fmtValue(s.v)}`);
+    if (e0 === undefined) different.push(`${name}: no expected value written, got ${formatShortest(s.v)}`);
+    else if (!matchesExpected(s.v, isStaleNumber(s.v), e0)) different.push(`${name} expected ${fmtSeq(e0)} got ${formatShortest(s.v)}`);
   });
   const missing: string[] = [];
   for (const [key, exp] of cmd.expected) {
@@ -537,7 +531,7 @@ function checkSorted(series: readonly ResultSeries[]): string | undefined {
 /** Formats a series' points on the step grid [start, end]: `1 2 _ 4` (`_` = no point). */
 function fmtGrid(s: ResultSeries, start: number, end: number, step: number): string {
   const byT = new Map<number, string>();
-  for (let i = 0; i < s.timestamps.length; i++) byT.set(s.timestamps[i]!, isStaleAt(s.values, i) ? 'stale' : fmtValue(s.values[i]!));
+  for (let i = 0; i < s.timestamps.length; i++) byT.set(s.timestamps[i]!, isStaleAt(s.values, i) ? 'stale' : formatShortest(s.values[i]!));
   const out: string[] = [];
   if (step > 0) for (let t = start; t <= end && out.length < 200; t += step) out.push(byT.get(t) ?? '_');
   const offGrid = [...byT.keys()].filter((t) => step <= 0 || t < start || t > end || (t - start) % step !== 0);

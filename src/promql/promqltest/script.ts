@@ -12,6 +12,8 @@
 
 import { labelsFromPairs, METRIC_NAME, type Labels } from '../../storage/labels.js';
 import { translateGoRegex } from '../../storage/regex.js';
+import { parseFloat } from '../../util/gofloat.js';
+import { unescapeGo, unquote } from '../../util/gostring.js';
 
 /** One position of an expanded series description. */
 export type SequenceValue =
@@ -322,7 +324,7 @@ function parseEval(lines: string[], i: number): [number, EvalCommand] {
     if (def.startsWith(EXPECT_STRING_PREFIX)) {
       const rest = def === EXPECT_STRING_PREFIX ? '' : def.startsWith(EXPECT_STRING_PREFIX + ' ') ? def.slice(EXPECT_STRING_PREFIX.length + 1) : '';
       if (rest === '') throw err('expected string literal not valid - a quoted string literal is required', i + 1);
-      const s = goUnquote(rest);
+      const s = unquote(rest);
       if (s === undefined) throw err('expected string literal not valid - check that the string is correctly quoted', i + 1);
       cmd.expectedString = s;
       cmd.excludeFromRangeQuery = true;
@@ -445,7 +447,7 @@ export function parseDuration(s: string): number {
 export function parseGoNumber(s: string): number | undefined {
   const i = parseGoInt(s);
   if (i !== undefined) return i;
-  return parseGoFloat(s);
+  return parseFloat(s);
 }
 
 function parseGoInt(s: string): number | undefined {
@@ -459,27 +461,6 @@ function parseGoInt(s: string): number | undefined {
   if (m[1] === '-') v = -v;
   if (v > 9223372036854775807n || v < -9223372036854775808n) return undefined;
   return Number(v);
-}
-
-function parseGoFloat(s: string): number | undefined {
-  const special = /^([+-]?)(inf|infinity|nan)$/i.exec(s);
-  if (special) {
-    if (special[2]!.toLowerCase() === 'nan') return NaN;
-    return special[1] === '-' ? -Infinity : Infinity;
-  }
-  if (/^[+-]?(?:\d+(?:_\d+)*\.?(?:\d+(?:_\d+)*)?|\.\d+(?:_\d+)*)(?:[eE][+-]?\d+)?$/.test(s)) {
-    if (s.includes('_')) return undefined; // Go accepts underscores only after a base prefix.
-    return Number(s);
-  }
-  if (/^[+-]?0[xX]/.test(s)) {
-    // Hexadecimal floating point: 0x1.8p3.
-    const h = /^([+-]?)0[xX]([0-9a-fA-F]*)(?:\.([0-9a-fA-F]*))?[pP]([+-]?\d+)$/.exec(s);
-    if (!h || (h[2] === '' && (h[3] ?? '') === '')) return undefined;
-    const mant = parseInt((h[2] || '0') + (h[3] ?? ''), 16);
-    const v = mant * Math.pow(2, Number(h[4]) - 4 * (h[3] ?? '').length);
-    return h[1] === '-' ? -v : v;
-  }
-  return undefined;
 }
 
 // ---------------------------------------------------------------------------
@@ -601,74 +582,11 @@ function readString(s: string, i: number): { value: string; end: number } {
     j++;
   }
   if (j >= s.length) throw new SeriesSyntaxError('unterminated quoted string');
-  const v = decodeEscapes(s.slice(i + 1, j), q);
-  if (v === undefined) throw new SeriesSyntaxError(`invalid escape sequence in string ${s.slice(i, j + 1)}`);
-  return { value: v, end: j + 1 };
-}
-
-/** Decodes Go string escapes (\n, \xNN, \NNN, \uNNNN, \UNNNNNNNN, ...); raw bytes are decoded as UTF-8. */
-function decodeEscapes(body: string, quote: string): string | undefined {
-  if (!body.includes('\\')) return body;
-  const bytes: number[] = [];
-  const enc = new TextEncoder();
-  const pushStr = (str: string): void => {
-    for (const b of enc.encode(str)) bytes.push(b);
-  };
-  for (let i = 0; i < body.length; i++) {
-    const c = body[i]!;
-    if (c !== '\\') {
-      const cp = body.codePointAt(i)!;
-      const ch = String.fromCodePoint(cp);
-      pushStr(ch);
-      i += ch.length - 1;
-      continue;
-    }
-    const d = body[++i];
-    const simple: Record<string, string> = { a: '\x07', b: '\b', f: '\f', n: '\n', r: '\r', t: '\t', v: '\v', '\\': '\\' };
-    if (d === undefined) return undefined;
-    if (d in simple) pushStr(simple[d]!);
-    else if (d === quote) pushStr(d);
-    else if (d >= '0' && d <= '7') {
-      const oct = body.slice(i, i + 3);
-      if (!/^[0-7]{3}$/.test(oct)) return undefined;
-      const v = parseInt(oct, 8);
-      if (v > 255) return undefined;
-      bytes.push(v);
-      i += 2;
-    } else if (d === 'x' || d === 'u' || d === 'U') {
-      const n = d === 'x' ? 2 : d === 'u' ? 4 : 8;
-      const hex = body.slice(i + 1, i + 1 + n);
-      if (hex.length !== n || !/^[0-9a-fA-F]+$/.test(hex)) return undefined;
-      const v = parseInt(hex, 16);
-      if (d === 'x') bytes.push(v);
-      else {
-        if (v > 0x10ffff || (v >= 0xd800 && v < 0xe000)) return undefined;
-        pushStr(String.fromCodePoint(v));
-      }
-      i += n;
-    } else return undefined;
+  try {
+    return { value: unescapeGo(s.slice(i + 1, j), q), end: j + 1 };
+  } catch {
+    throw new SeriesSyntaxError(`invalid escape sequence in string ${s.slice(i, j + 1)}`);
   }
-  return new TextDecoder('utf-8').decode(new Uint8Array(bytes));
-}
-
-/** Go's strconv.Unquote for a whole string literal ("...", `...` or a one-character '...'). */
-function goUnquote(s: string): string | undefined {
-  if (s.length < 2) return undefined;
-  const q = s[0]!;
-  if (s[s.length - 1] !== q) return undefined;
-  const body = s.slice(1, -1);
-  if (q === '`') return body.includes('`') ? undefined : body;
-  if (q !== '"' && q !== "'") return undefined;
-  if (body.includes('\n')) return undefined;
-  // An unescaped quote inside the body is invalid.
-  for (let i = 0; i < body.length; i++) {
-    if (body[i] === '\\') i++;
-    else if (body[i] === q) return undefined;
-  }
-  const v = decodeEscapes(body, q);
-  if (v === undefined) return undefined;
-  if (q === "'" && [...v].length !== 1) return undefined;
-  return v;
 }
 
 type Tok =
