@@ -24,7 +24,7 @@ import { FUNCTIONS, typeName, typeOf } from './signatures.js';
 import { LabelMatcher, type MatchType } from '../storage/matchers.js';
 import { METRIC_NAME } from '../storage/labels.js';
 import { RegexSyntaxError } from '../storage/regex.js';
-import { parseFloatOrError, type ParseFloatOptions } from '../util/gofloat.js';
+import { parseFloatOrError, parseGoInt, type ParseFloatOptions } from '../util/gofloat.js';
 import { unescapeGo } from '../util/gostring.js';
 
 const AGGREGATE_OPS: ReadonlySet<string> = new Set([
@@ -127,21 +127,26 @@ function tryParseDuration(s: string): number | undefined {
 
 const NO_HEX_FLOAT: ParseFloatOptions = { hex: false };
 
-/** Parses a Go-syntax float (decimal, hex integer, Inf, NaN) or a duration literal (as seconds). */
-export function parseNumber(text: string): number | undefined {
+/**
+ * Parses a number literal as Prometheus's parser does (Go's ParseInt with base 0, so `010` is
+ * octal and `0x1f` hex, then ParseFloat), or a duration literal as seconds. Returns a string
+ * with Prometheus's message when the literal is out of range.
+ */
+export function parseNumber(text: string): number | string | undefined {
   let s = text.replace(/\s+/g, '');
   let sign = 1;
   if (s.startsWith('-')) {
     sign = -1;
     s = s.slice(1);
   } else if (s.startsWith('+')) s = s.slice(1);
-  // Hex integers only: Prometheus's lexer reads no hex floats.
-  if (/^0x[0-9a-f]+$/i.test(s)) return sign * parseInt(s.slice(2), 16);
+  // Prometheus's lexer takes no digit separators, though Go's ParseInt would.
+  const i = s.includes('_') ? undefined : parseGoInt(s);
+  if (i !== undefined) return sign * i;
+  // Hex integers beyond int64 fail in Prometheus too: its lexer reads no hex floats.
+  if (/^0x/i.test(s)) return `error parsing number: strconv.ParseFloat: parsing ${JSON.stringify(s)}: invalid syntax`;
   const f = parseFloatOrError(s, NO_HEX_FLOAT);
   if (typeof f === 'number') return sign * f;
-  // Prometheus fails a literal beyond float64 ("value out of range"); hmd has always read it as
-  // ±Inf, and changing that is a behaviour change of its own, not part of sharing the parser.
-  if (f === 'range') return sign * Infinity;
+  if (f === 'range') return `error parsing number: strconv.ParseFloat: parsing ${JSON.stringify(s)}: value out of range`;
   const d = tryParseDuration(s);
   if (d !== undefined) return (sign * d) / 1000;
   return undefined;
@@ -276,10 +281,16 @@ class Converter {
     }
   }
 
+  /** The value of a number or duration literal node (or of `text` inside it); parse errors as Prometheus words them. */
+  private num(n: SyntaxNode, text = this.text(n)): number {
+    const v = parseNumber(text);
+    if (v === undefined) this.err(`bad number or duration syntax: "${text}"`, n.from, n.to);
+    if (typeof v === 'string') this.err(v, n.from, n.to);
+    return v;
+  }
+
   private numberLiteral(n: SyntaxNode): Expr {
-    const t = this.text(n);
-    const v = parseNumber(t);
-    if (v === undefined) this.err(`bad number or duration syntax: "${t}"`, n.from, n.to);
+    const v = this.num(n);
     // The grammar folds a sign into the literal; Prometheus binds unary minus looser than ^,
     // so `-2 ^ 2` is -(2^2). The binary handler rebuilds that case.
     return { kind: 'NumberLiteral', value: v, pos: this.pos(n) };
@@ -399,9 +410,8 @@ class Converter {
       // eslint-disable-next-line no-fallthrough
       case 'NumberDurationLiteralInDurationContext':
       case 'NumberDurationLiteral': {
-        const t = this.text(n);
-        const v = parseNumber(t);
-        if (v === undefined || !Number.isFinite(v)) this.err(`bad number or duration syntax: "${t}"`, n.from, n.to);
+        const v = this.num(n);
+        if (!Number.isFinite(v)) this.err(`bad number or duration syntax: "${this.text(n)}"`, n.from, n.to);
         return Math.round(v * 1000);
       }
       case 'DurationStep':
@@ -495,8 +505,8 @@ class Converter {
         }
       }
       if (!lit) this.err('unexpected @ modifier', n.from, n.to);
-      const v = parseNumber(this.text(lit));
-      if (v === undefined || !Number.isFinite(v)) this.err(`timestamp out of bounds for @ modifier: ${this.text(lit)}`, lit.from, lit.to);
+      const v = this.num(lit);
+      if (!Number.isFinite(v)) this.err(`timestamp out of bounds for @ modifier: ${this.text(lit)}`, lit.from, lit.to);
       const ms = Math.round(v * 1000);
       if (Math.abs(ms) > 9223372036854775) this.err(`timestamp out of bounds for @ modifier: ${v}`, lit.from, lit.to);
       at = { kind: 'time', ms };
@@ -541,7 +551,7 @@ class Converter {
     if (op === '^' && lhsNode.name === 'NumberDurationLiteral' && /^[-+]/.test(this.text(lhsNode))) {
       const t = this.text(lhsNode);
       const sign = t[0] as '+' | '-';
-      const inner: Expr = { kind: 'NumberLiteral', value: parseNumber(t.slice(1))!, pos: { start: lhsNode.from + 1, end: lhsNode.to } };
+      const inner: Expr = { kind: 'NumberLiteral', value: this.num(lhsNode, t.slice(1)), pos: { start: lhsNode.from + 1, end: lhsNode.to } };
       const pow = this.makeBinary(op, inner, rhs, returnBool, matchingNode, { start: lhsNode.from + 1, end: n.to });
       if (pow.kind === 'BinaryExpr' && typeOf(pow) === 'scalar') {
         return { kind: 'UnaryExpr', op: sign, expr: pow, pos: this.pos(n) };

@@ -47,6 +47,23 @@ export function parseFloatOrError(s: string, opts?: ParseFloatOptions): number |
   return 'syntax';
 }
 
+/**
+ * Go's `strconv.ParseInt(s, 0, 64)` as a double: decimal, 0x hex, 0o/0b, and a leading 0 for
+ * octal, with underscores between digits; undefined on bad syntax or beyond int64.
+ */
+export function parseGoInt(s: string): number | undefined {
+  const m = /^([+-]?)(0[xX](?:_?[0-9a-fA-F])+|0[bB](?:_?[01])+|0[oO](?:_?[0-7])+|0(?:_?[0-7])*|[1-9](?:_?[0-9])*)$/.exec(s);
+  if (!m) return undefined;
+  const body = m[2]!.replace(/_/g, '');
+  let v: bigint;
+  if (/^0[xXbBoO]/.test(body)) v = BigInt(body.toLowerCase());
+  else if (body.length > 1 && body[0] === '0') v = BigInt('0o' + body.slice(1));
+  else v = BigInt(body);
+  if (m[1] === '-') v = -v;
+  if (v > 9223372036854775807n || v < -9223372036854775808n) return undefined;
+  return Number(v);
+}
+
 /** Go's `strconv.ParseFloat(s, 64)`; undefined where Go returns an error (see parseFloatOrError). */
 export function parseFloat(s: string, opts?: ParseFloatOptions): number | undefined {
   const v = parseFloatOrError(s, opts);

@@ -12,7 +12,7 @@
 
 import { labelsFromPairs, METRIC_NAME, type Labels } from '../../storage/labels.js';
 import { translateGoRegex } from '../../storage/regex.js';
-import { parseFloat } from '../../util/gofloat.js';
+import { parseFloat, parseGoInt } from '../../util/gofloat.js';
 import { unescapeGo, unquote } from '../../util/gostring.js';
 
 /** One position of an expanded series description. */
@@ -448,19 +448,6 @@ export function parseGoNumber(s: string): number | undefined {
   const i = parseGoInt(s);
   if (i !== undefined) return i;
   return parseFloat(s);
-}
-
-function parseGoInt(s: string): number | undefined {
-  const m = /^([+-]?)(0[xX](?:_?[0-9a-fA-F])+|0[bB](?:_?[01])+|0[oO](?:_?[0-7])+|0(?:_?[0-7])*|[1-9](?:_?[0-9])*)$/.exec(s);
-  if (!m) return undefined;
-  const body = m[2]!.replace(/_/g, '');
-  let v: bigint;
-  if (/^0[xXbBoO]/.test(body)) v = BigInt(body.toLowerCase());
-  else if (body.length > 1 && body[0] === '0') v = BigInt('0o' + body.slice(1));
-  else v = BigInt(body);
-  if (m[1] === '-') v = -v;
-  if (v > 9223372036854775807n || v < -9223372036854775808n) return undefined;
-  return Number(v);
 }
 
 // ---------------------------------------------------------------------------
