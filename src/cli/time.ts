@@ -6,6 +6,7 @@
 
 import { PromQLError } from '../promql/errors.js';
 import { parseFloat } from '../util/gofloat.js';
+import { DURATION_UNIT_MS, parseModelDuration } from '../util/duration.js';
 
 /** Go's RFC3339Nano: `2006-01-02T15:04:05.999999999Z07:00` (1 to 9 fraction digits). */
 const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(?:Z|([+-])(\d{2}):(\d{2}))$/;
@@ -58,9 +59,7 @@ function daysIn(year: number, month: number): number {
   return [4, 6, 9, 11].includes(month) ? 30 : 31;
 }
 
-const MAX_DURATION_MS = 9_223_372_036_854; // math.MaxInt64 nanoseconds, in ms
-const PROM_DURATION = /^(?:(\d+)y)?(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?(?:(\d+)ms)?$/;
-const UNIT_MS = [365 * 86_400_000, 7 * 86_400_000, 86_400_000, 3_600_000, 60_000, 1000, 1];
+const UNIT_MS = DURATION_UNIT_MS;
 
 /**
  * Parses a duration as seconds (any Go float: `1.5`, `30`) or in Prometheus's notation
@@ -77,12 +76,8 @@ export function parseDuration(s: string): number {
     }
     return Math.trunc(Math.trunc(ns) / 1e6) || 0;
   }
-  const m = s === '' ? null : PROM_DURATION.exec(s);
-  if (m) {
-    let ms = 0;
-    for (let i = 0; i < UNIT_MS.length; i++) if (m[i + 1] !== undefined) ms += Number(m[i + 1]) * UNIT_MS[i]!;
-    if (ms <= MAX_DURATION_MS) return ms;
-  }
+  const ms = parseModelDuration(s);
+  if (ms !== undefined) return ms;
   throw new PromQLError('bad_data', `cannot parse ${JSON.stringify(s)} to a valid duration`);
 }
 

@@ -25,6 +25,7 @@ import { LabelMatcher, type MatchType } from '../storage/matchers.js';
 import { METRIC_NAME } from '../storage/labels.js';
 import { RegexSyntaxError } from '../storage/regex.js';
 import { parseFloatOrError, parseGoInt, type ParseFloatOptions } from '../util/gofloat.js';
+import { parseModelDuration } from '../util/duration.js';
 import { unescapeGo } from '../util/gostring.js';
 
 const AGGREGATE_OPS: ReadonlySet<string> = new Set([
@@ -63,17 +64,6 @@ const BINARY_TOKENS: Record<string, BinaryOp> = {
   Atan2: 'atan2',
 };
 
-const DURATION_UNITS: Record<string, number> = {
-  ms: 1,
-  s: 1000,
-  m: 60_000,
-  h: 3_600_000,
-  d: 86_400_000,
-  w: 604_800_000,
-  y: 31_536_000_000,
-};
-const UNIT_ORDER = ['y', 'w', 'd', 'h', 'm', 's', 'ms'];
-
 /** Options for parsing. */
 export interface ParseOptions {
   /** Allow experimental functions and aggregations (Prometheus's --enable-feature=promql-experimental-functions). Default true. */
@@ -107,22 +97,7 @@ export function parseDuration(s: string): number {
 }
 
 function tryParseDuration(s: string): number | undefined {
-  if (s === '0') return 0;
-  const re = /(\d+)(ms|y|w|d|h|m|s)/y;
-  let total = 0;
-  let i = 0;
-  let lastUnit = -1;
-  while (i < s.length) {
-    re.lastIndex = i;
-    const m = re.exec(s);
-    if (!m) return undefined;
-    const order = UNIT_ORDER.indexOf(m[2]!);
-    if (order <= lastUnit) return undefined;
-    lastUnit = order;
-    total += Number(m[1]) * DURATION_UNITS[m[2]!]!;
-    i = re.lastIndex;
-  }
-  return i === 0 ? undefined : total;
+  return parseModelDuration(s);
 }
 
 const NO_HEX_FLOAT: ParseFloatOptions = { hex: false };

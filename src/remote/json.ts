@@ -57,6 +57,8 @@ const GO_ESCAPED = /[<>&\u2028\u2029\b\f]/;
 
 /** A JSON string literal exactly as Go's encoding/json writes it (HTML-safe). */
 export function goJSONString(s: string): string {
+  // Invalid UTF-8 bytes travel as lone surrogates; Go's encoder writes U+FFFD for them.
+  if (!s.isWellFormed()) s = s.toWellFormed();
   const json = JSON.stringify(s);
   if (!GO_ESCAPED.test(s)) return json;
   let out = '"';

@@ -109,6 +109,8 @@ test('goJSONString escapes as Go encoding/json', () => {
   assert.is(goJSONString('<&>'), '"\\u003c\\u0026\\u003e"');
   assert.is(goJSONString('a\u2028b\u2029'), '"a\\u2028b\\u2029"');
   assert.is(goJSONString('\b\f\n\t"\\\u0001'), '"\\u0008\\u000c\\n\\t\\"\\\\\\u0001"');
+  // An invalid UTF-8 byte (kept as a lone surrogate) is written as U+FFFD, as Go does.
+  assert.is(goJSONString('a\udcffb'), '"a\ufffdb"');
 });
 
 // --- encoding --------------------------------------------------------------------------------

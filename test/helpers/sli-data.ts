@@ -37,6 +37,7 @@ import { labelsFromRecord } from '../../src/storage/labels.js';
 import { MemoryStore } from '../../src/storage/memory.js';
 import { writeOpenMetrics, type MetricType } from '../../src/storage/openmetrics.js';
 import type { Series } from '../../src/storage/queryable.js';
+import { gauss, prng } from '../../src/util/random.js';
 
 export interface SliDataOptions {
   /** PRNG seed (default 20250612). */
@@ -96,24 +97,7 @@ export interface SliData {
 
 export const SLI_DEFAULT_START_MS = Date.UTC(2025, 5, 12, 10, 0, 0);
 
-/** mulberry32: a small seeded 32-bit PRNG with values in [0, 1). */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
-/** Roughly normal noise, mean 0, standard deviation 1 (Irwin-Hall of 12 uniforms). */
-function gauss(rnd: () => number): number {
-  let s = 0;
-  for (let i = 0; i < 12; i++) s += rnd();
-  return s - 6;
-}
 
 /** A count with mean `mean` and a Poisson-like spread, never negative. */
 function count(rnd: () => number, mean: number): number {

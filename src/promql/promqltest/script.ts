@@ -13,6 +13,7 @@
 import { labelsFromPairs, METRIC_NAME, type Labels } from '../../storage/labels.js';
 import { translateGoRegex } from '../../storage/regex.js';
 import { parseFloat, parseGoInt } from '../../util/gofloat.js';
+import { parseModelDuration } from '../../util/duration.js';
 import { unescapeGo, unquote } from '../../util/gostring.js';
 
 /** One position of an expanded series description. */
@@ -426,17 +427,12 @@ export function compileGoRegex(pattern: string): RegExp {
 // ---------------------------------------------------------------------------
 // Durations and numbers, as Go parses them.
 
-const PAT_DURATION = /^(?:(\d+)y)?(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?(?:(\d+)ms)?$/;
 
 /** Prometheus's model.ParseDuration: `1h30m`, `5m`, `0`, ..., in ms. Throws on bad input. */
 export function parseDuration(s: string): number {
-  if (s === '0') return 0;
   if (s === '') throw new Error('empty duration string');
-  const m = PAT_DURATION.exec(s);
-  if (!m) throw new Error(`not a valid duration string: ${JSON.stringify(s)}`);
-  const mult = [365 * 86400000, 7 * 86400000, 86400000, 3600000, 60000, 1000, 1];
-  let ms = 0;
-  for (let k = 0; k < mult.length; k++) if (m[k + 1] !== undefined) ms += Number(m[k + 1]) * mult[k]!;
+  const ms = parseModelDuration(s);
+  if (ms === undefined) throw new Error(`not a valid duration string: ${JSON.stringify(s)}`);
   return ms;
 }
 
