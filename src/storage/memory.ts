@@ -11,6 +11,8 @@ interface Builder {
   vs: Float64Array;
   n: number;
   sorted: boolean;
+  /** Whether any appended value may be a staleness marker (any NaN counts). */
+  nan: boolean;
 }
 
 /** Append-only in-memory store; samples are kept in growable typed arrays per series. */
@@ -23,7 +25,7 @@ export class MemoryStore implements Queryable {
     const key = labelsKey(labels);
     let b = this.byKey.get(key);
     if (!b) {
-      b = { labels, ts: new Float64Array(16), vs: new Float64Array(16), n: 0, sorted: true };
+      b = { labels, ts: new Float64Array(16), vs: new Float64Array(16), n: 0, sorted: true, nan: false };
       this.byKey.set(key, b);
       this.sortedSeries = null;
     }
@@ -38,6 +40,7 @@ export class MemoryStore implements Queryable {
     if (b.n > 0 && b.ts[b.n - 1]! >= t) b.sorted = false;
     b.ts[b.n] = t;
     b.vs[b.n] = v;
+    if (v !== v) b.nan = true;
     b.n++;
   }
 
@@ -54,7 +57,7 @@ export class MemoryStore implements Queryable {
     const key = labelsKey(labels);
     let b = this.byKey.get(key);
     if (!b) {
-      b = { labels, ts: new Float64Array(0), vs: new Float64Array(0), n: 0, sorted: true };
+      b = { labels, ts: new Float64Array(0), vs: new Float64Array(0), n: 0, sorted: true, nan: false };
       this.byKey.set(key, b);
       this.sortedSeries = null;
     }
@@ -71,6 +74,7 @@ export class MemoryStore implements Queryable {
     for (let i = 1; i < timestamps.length; i++) if (timestamps[i]! <= timestamps[i - 1]!) b.sorted = false;
     b.ts.set(timestamps, b.n);
     b.vs.set(values, b.n);
+    if (!b.nan) for (let i = 0; i < values.length; i++) if (values[i] !== values[i]) b.nan = true;
     b.n = need;
   }
 
@@ -168,15 +172,30 @@ export class MemoryStore implements Queryable {
   selectSync(matchers: readonly LabelMatcher[], mint: number, maxt: number): SelectResult {
     const out: Series[] = [];
     let samples = 0;
+    // A regex runs once per distinct label value, not once per series.
+    const memo = matchers.map(() => new Map<string, boolean>());
+    const accept = (ls: Labels): boolean => {
+      for (let k = 0; k < matchers.length; k++) {
+        const m = matchers[k]!;
+        const v = getLabel(ls, m.name);
+        let ok = memo[k]!.get(v);
+        if (ok === undefined) {
+          ok = m.matches(v);
+          memo[k]!.set(v, ok);
+        }
+        if (!ok) return false;
+      }
+      return true;
+    };
     for (const b of this.candidates(matchers)) {
-      if (!matchesAll(matchers, b.labels)) continue;
+      if (!accept(b.labels)) continue;
       this.finish(b);
       const ts = b.ts.subarray(0, b.n);
       const lo = lowerBound(ts, mint);
       const hi = upperBound(ts, maxt, lo);
       if (hi <= lo) continue;
       samples += hi - lo;
-      out.push({ labels: b.labels, timestamps: ts.subarray(lo, hi), values: b.vs.subarray(lo, hi) });
+      out.push({ labels: b.labels, timestamps: ts.subarray(lo, hi), values: b.vs.subarray(lo, hi), mayHaveStale: b.nan });
     }
     return { series: out, stats: { seriesFetched: out.length, samplesFetched: samples, bytesRead: 0 } };
   }

@@ -4,7 +4,7 @@ import { isSetOp, type BinaryExpr, type BinaryOp, type VectorMatching } from '..
 import { PromQLError } from '../errors.js';
 import { dropMetricName, formatLabels, keyOn, keyWithout, labelsFromPairs, labelsKey, METRIC_NAME, type Label, type Labels } from '../../storage/labels.js';
 import type { Evaluator } from './evaluator.js';
-import { mergeSameLabels } from './series.js';
+import { mergeSameLabels, shareName } from './series.js';
 import type { EvalValue, StepGrid, StepSeries, VectorValue } from './types.js';
 
 /** Go's math.Pow, which differs from `**` for a base of ±1 and NaN or infinite exponents. */
@@ -99,7 +99,7 @@ function vectorScalar(ev: Evaluator, e: BinaryExpr, vec: VectorValue, scalar: Fl
       dropName: dropsName || s.dropName,
     });
   }
-  return { type: 'vector', series: mergeSameLabels(out) };
+  return { type: 'vector', series: delayed || !dropsName || shareName(vec.series) ? out : mergeSameLabels(out) };
 }
 
 /**

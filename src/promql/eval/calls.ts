@@ -12,7 +12,7 @@ import type { Window } from '../functions/window.js';
 import { FUNCTIONS } from '../signatures.js';
 import { formatG } from '../../util/gofloat.js';
 import type { Evaluator } from './evaluator.js';
-import { assertDistinctLabels, dropName, mergeSameLabels } from './series.js';
+import { assertDistinctLabels, dropName, mergeSameLabels, shareName } from './series.js';
 import type { EvalValue, MatrixValue, StepGrid, StepSeries, VectorValue } from './types.js';
 
 function unwrap(e: Expr): Expr {
@@ -150,7 +150,7 @@ function mapValues(ev: Evaluator, v: VectorValue, fn: (x: number, step: number) 
     }
     if (any) out.push(dropName({ labels: s.labels, values, present, dropName: s.dropName }, delayed));
   }
-  return vector(mergeSameLabels(out));
+  return vector(delayed || shareName(v.series) ? out : mergeSameLabels(out));
 }
 
 const KEEPS_NAME = new Set(['last_over_time', 'first_over_time']);
@@ -168,12 +168,16 @@ function rangeCall(ev: Evaluator, e: Call, m: MatrixValue, scalars: (Float64Arra
   const ends = m.ends;
   const checkCounter = e.func === 'rate' || e.func === 'increase';
   let processed = 0;
+  // One slab for all outputs: views are far cheaper than a buffer per series.
+  const slabV = new Float64Array(n * m.series.length);
+  const slabP = new Uint8Array(n * m.series.length);
+  let used = 0;
   for (const rs of m.series) {
     ev.ctx.checkDeadline();
     const ts = rs.ts;
     const len = ts.length;
-    const values = new Float64Array(n);
-    const present = new Uint8Array(n);
+    const values = slabV.subarray(used, used + n);
+    const present = slabP.subarray(used, used + n);
     const w: Window = { ts, vs: rs.vs, lo: 0, hi: 0, start: 0, end: 0, range: m.range };
     let lo = 0;
     let hi = 0;
@@ -199,6 +203,7 @@ function rangeCall(ev: Evaluator, e: Call, m: MatrixValue, scalars: (Float64Arra
       any = true;
     }
     if (!any) continue;
+    used += n;
     const dropping = !keepName;
     out.push({
       labels: dropping && !delayed ? dropMetricName(rs.labels) : rs.labels,
@@ -214,7 +219,7 @@ function rangeCall(ev: Evaluator, e: Call, m: MatrixValue, scalars: (Float64Arra
     }
   }
   ev.ctx.processed(processed);
-  if (!delayed) assertDistinctLabels(out);
+  if (!delayed && !keepName && !shareName(m.series)) assertDistinctLabels(out);
   return vector(out);
 }
 

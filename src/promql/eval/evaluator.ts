@@ -122,13 +122,17 @@ export class Evaluator {
     const times = grid.times;
     const at = vs.at ? atTime(vs.at, this.times) : undefined;
     const out: StepSeries[] = [];
+    // One slab for all series: views are far cheaper than a buffer per series.
+    const slabV = new Float64Array(n * selected.length);
+    const slabP = new Uint8Array(n * selected.length);
+    let used = 0;
     for (const s of selected) {
       this.ctx.checkDeadline();
       const ts = s.timestamps;
       const vals = s.values;
       const len = ts.length;
-      const values = new Float64Array(n);
-      const present = new Uint8Array(n);
+      const values = slabV.subarray(used, used + n);
+      const present = slabP.subarray(used, used + n);
       let count = 0;
       if (at !== undefined) {
         const t = at - off;
@@ -154,7 +158,10 @@ export class Evaluator {
           count++;
         }
       }
-      if (count > 0) out.push({ labels: s.labels, values, present, dropName: false });
+      if (count > 0) {
+        out.push({ labels: s.labels, values, present, dropName: false });
+        used += n;
+      }
       this.ctx.processed(count);
     }
     return { type: 'vector', series: out };
@@ -175,7 +182,7 @@ export class Evaluator {
     const ends = this.windowEnds(grid, vs.offset, vs.at);
     const series: RangeSeries[] = [];
     for (const s of selected) {
-      const { ts, vs: values } = withoutStale(s.timestamps, s.values);
+      const { ts, vs: values } = s.mayHaveStale === false ? { ts: s.timestamps, vs: s.values } : withoutStale(s.timestamps, s.values);
       if (ts.length === 0) continue;
       series.push({ labels: s.labels, ts, vs: values, dropName: false });
     }

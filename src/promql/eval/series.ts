@@ -1,6 +1,6 @@
 /** Helpers over step series: label-set collisions, name dropping, and their samples as points. */
 
-import { dropMetricName, labelsKey } from '../../storage/labels.js';
+import { dropMetricName, getLabel, labelsKey, METRIC_NAME, type Labels } from '../../storage/labels.js';
 import { PromQLError } from '../errors.js';
 import type { StepGrid, StepSeries } from './types.js';
 
@@ -73,4 +73,15 @@ export function presentPoints(s: StepSeries, grid: StepGrid): { ts: Float64Array
     k++;
   }
   return { ts, vs };
+}
+
+/**
+ * True when all series carry the same __name__ (or none). Inputs are distinct label sets,
+ * so dropping the name can then not make two of them equal, and the collision check can go.
+ */
+export function shareName(series: readonly { labels: Labels }[]): boolean {
+  if (series.length < 2) return true;
+  const first = getLabel(series[0]!.labels, METRIC_NAME);
+  for (let i = 1; i < series.length; i++) if (getLabel(series[i]!.labels, METRIC_NAME) !== first) return false;
+  return true;
 }
