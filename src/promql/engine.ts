@@ -124,7 +124,7 @@ export class Engine {
     );
     const ev = new Evaluator(ctx, times);
     const value = ev.eval(expr, grid);
-    const result = this.toResult(value, grid, isRange, expr);
+    const result = this.toResult(value, grid, isRange);
     stats.timings.evalMs = performance.now() - t2;
     stats.peakSamples = ctx.peak;
     // A range vector returned at an instant counts its samples, as Prometheus does.
@@ -132,7 +132,7 @@ export class Engine {
     return { value: result, warnings: [...warnings, ...annotations.warnings], infos: [...annotations.infos], stats };
   }
 
-  private toResult(v: EvalValue, grid: StepGrid, isRange: boolean, expr: Expr): QueryValue {
+  private toResult(v: EvalValue, grid: StepGrid, isRange: boolean): QueryValue {
     const delayed = this.delayedNameRemoval;
     switch (v.type) {
       case 'string':
@@ -158,7 +158,6 @@ export class Engine {
             out.push({ labels, timestamps: s.ts.slice(lo, hi), values: s.vs.slice(lo, hi) });
           }
         }
-        void expr;
         return { type: 'matrix', series: out };
       }
       case 'vector': {

@@ -167,7 +167,6 @@ class Converter {
     const first = this.exprChildren(top);
     if (first.length !== 1) this.err('unexpected expression', first[1]?.from ?? 0);
     const e = this.expr(first[0]!);
-    this.check(e);
     return e;
   }
 
@@ -196,10 +195,13 @@ class Converter {
       if (open === '{') this.err('unexpected end of input inside braces', this.q.length);
       this.err('unexpected end of input', at);
     }
-    // An identifier followed by '(' that the grammar rejected is a call to an unknown function.
-    const fn = /^([a-zA-Z_:][a-zA-Z0-9_:]*)\s*\(/.exec(this.q.slice(n.from)) ?? /([a-zA-Z_:][a-zA-Z0-9_:]*)\s*$/.exec(this.q.slice(0, at));
-    if (fn && /^\s*\(/.test(this.q.slice(fn.index + fn[0].length - (fn.index < at ? 0 : 0)).replace(/^[a-zA-Z0-9_:]*/, '')) && !FUNCTIONS.has(fn[1]!) && !AGGREGATE_OPS.has(fn[1]!.toLowerCase()) && !KEYWORDS.has(fn[1]!.toLowerCase())) {
-      this.err(`unknown function with name "${fn[1]}"`, fn.index < at ? fn.index : at);
+    // An identifier followed by '(' that the grammar rejected is a call to an unknown function:
+    // the error sits either on the identifier itself or on the '(' right after it.
+    const call = /^([a-zA-Z_:][a-zA-Z0-9_:]*)\s*\(/.exec(this.q.slice(at));
+    const before = /([a-zA-Z_:][a-zA-Z0-9_:]*)\s*$/.exec(this.q.slice(0, at));
+    const name = call ? call[1]! : before && this.q[at] === '(' ? before[1]! : undefined;
+    if (name !== undefined && !FUNCTIONS.has(name) && !AGGREGATE_OPS.has(name.toLowerCase()) && !KEYWORDS.has(name.toLowerCase())) {
+      this.err(`unknown function with name "${name}"`, call ? at : before!.index);
     }
     const bad = this.text(n) || tok?.[1] || '';
     const shown = bad.length > 20 ? bad.slice(0, 20) + '...' : bad;
@@ -676,10 +678,6 @@ class Converter {
     return { kind: 'AggregateExpr', op, expr, param, grouping, without, hasGrouping: mod !== null, pos: this.pos(n) };
   }
 
-  /** Checks that need the whole tree. */
-  private check(e: Expr): void {
-    void e;
-  }
 }
 
 function withPos(e: Expr, pos: PosRange): Expr {

@@ -422,10 +422,7 @@ function aggregateK(ev: Evaluator, e: AggregateExpr, input: StepSeries[], param:
     present: outPresent[si]!,
     dropName: input[si]!.dropName,
   }));
-  if (n === 1 && (op === 'topk' || op === 'bottomk')) {
-    // For an instant query, keep Prometheus's output order: by group, then sorted within the heap.
-    return { type: 'vector', series: out };
-  }
+  // For an instant query this is Prometheus's order: by group, then sorted within each heap.
   return { type: 'vector', series: out };
 }
 
