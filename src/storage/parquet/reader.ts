@@ -1,0 +1,255 @@
+/**
+ * Reads one day's block. A select reads, in order and only as far as needed: the marker, the
+ * two footers, the label columns its matchers name (row groups pruned by statistics and bloom
+ * filters), the remaining label columns of the matching rows only, and the data columns that
+ * overlap the time range, for those rows only. Every read is a ranged read.
+ */
+
+import { parquetMetadataAsync, parquetReadObjects, rowIndex, type AsyncBuffer, type FileMetaData } from 'hyparquet';
+import { compressors } from 'hyparquet-compressors';
+import { labelsFromPairs, METRIC_NAME, type Labels } from '../labels.js';
+import type { LabelMatcher } from '../matchers.js';
+import type { Series } from '../queryable.js';
+import type { ObjectStore } from '../objstore/types.js';
+import { decodeCellSamples, decodeColIndexes } from './cells.js';
+import { xorChunkNumSamples } from './xor.js';
+import { decodeCell } from './cells.js';
+import { DATA_COLUMN_PREFIX, LABEL_COLUMN_PREFIX, dataColumn, labelColumn, type BlockMarker } from './layout.js';
+
+/** A block file that cannot be read as the format says. */
+export class BlockFormatError extends Error {
+  override name = 'BlockFormatError';
+}
+
+/** An AsyncBuffer over one object, through the store's ranged reads. */
+export function objectBuffer(store: ObjectStore, key: string, size: number, signal?: AbortSignal): AsyncBuffer {
+  return {
+    byteLength: size,
+    async slice(start: number, end?: number): Promise<ArrayBuffer> {
+      const stop = Math.min(end ?? size, size);
+      if (stop <= start) return new ArrayBuffer(0);
+      const b = await store.get(key, { range: [start, stop - 1] }, signal);
+      return b.byteOffset === 0 && b.byteLength === b.buffer.byteLength ? (b.buffer as ArrayBuffer) : (b.slice().buffer as ArrayBuffer);
+    },
+  };
+}
+
+interface OpenFile {
+  key: string;
+  buf: AsyncBuffer;
+  meta: FileMetaData;
+}
+
+/** One day's block, opened (footers read). */
+export class BlockReader {
+  private constructor(
+    readonly store: ObjectStore,
+    readonly dir: string,
+    readonly marker: BlockMarker,
+    private readonly labels: OpenFile,
+    private readonly chunks: OpenFile,
+    /** Label names present in the labels file. */
+    readonly labelNames: ReadonlySet<string>,
+    readonly dayStart: number,
+  ) {}
+
+  /** Opens a block whose marker was read, reading both files' footers. */
+  static async open(store: ObjectStore, dir: string, marker: BlockMarker, dayStart: number, signal?: AbortSignal): Promise<BlockReader> {
+    const open = async (name: string, expectSize: number): Promise<OpenFile> => {
+      const key = `${dir}/${name}`;
+      const size = await store.size(key, signal);
+      if (size !== expectSize) throw new BlockFormatError(`${store.describe(key)}: ${size} bytes, but the block marker says ${expectSize}: the block is damaged or half-replaced; re-import that day`);
+      const buf = objectBuffer(store, key, size, signal);
+      let meta: FileMetaData;
+      try {
+        meta = await parquetMetadataAsync(buf);
+      } catch (e) {
+        throw new BlockFormatError(`${store.describe(key)}: not a readable Parquet file (${(e as Error).message}): re-import that day`);
+      }
+      return { key, buf, meta };
+    };
+    const labels = await open(marker.files['labels']!.name, marker.files['labels']!.bytes);
+    const chunks = await open(marker.files['chunks']!.name, marker.files['chunks']!.bytes);
+    if (Number(labels.meta.num_rows) !== Number(chunks.meta.num_rows)) {
+      throw new BlockFormatError(`${store.describe(dir)}: the labels file has ${labels.meta.num_rows} rows but the chunks file ${chunks.meta.num_rows}: re-import that day`);
+    }
+    const names = new Set<string>();
+    for (const el of labels.meta.schema) if (el.name.startsWith(LABEL_COLUMN_PREFIX)) names.add(el.name.slice(LABEL_COLUMN_PREFIX.length));
+    if (!names.has(METRIC_NAME) && Number(labels.meta.num_rows) > 0) {
+      throw new BlockFormatError(`${store.describe(labels.key)}: no ${labelColumn(METRIC_NAME)} column: not an hmd/parquet-common labels file`);
+    }
+    for (let c = 0; c * marker.dataColumnMs < 86_400_000; c++) {
+      if (!chunks.meta.schema.some((el) => el.name === dataColumn(c))) {
+        throw new BlockFormatError(`${store.describe(chunks.key)}: missing column ${dataColumn(c)}: not a chunks file of this block`);
+      }
+    }
+    return new BlockReader(store, dir, marker, labels, chunks, names, dayStart);
+  }
+
+  /** Number of rows (series) in the block. */
+  get rows(): number {
+    return Number(this.labels.meta.num_rows);
+  }
+
+  /** Rows whose labels satisfy every matcher, in row order. */
+  async matchingRows(matchers: readonly LabelMatcher[]): Promise<number[]> {
+    // A matcher on a label the block lacks sees '' for every row.
+    for (const m of matchers) if (!this.labelNames.has(m.name) && !m.matches('')) return [];
+    const named = matchers.filter((m) => this.labelNames.has(m.name));
+    if (named.length === 0) return Array.from({ length: this.rows }, (_, i) => i);
+    const columns = [...new Set(named.map((m) => labelColumn(m.name)))];
+    // Equality matchers let hyparquet skip row groups by statistics and bloom filters.
+    const filter: Record<string, unknown> = {};
+    for (const m of named) if (m.type === '=' && m.value !== '') filter[labelColumn(m.name)] = { $eq: m.value };
+    const rows = await parquetReadObjects({
+      file: this.labels.buf,
+      metadata: this.labels.meta,
+      columns,
+      rowFormat: 'object',
+      includeRowIndex: true,
+      ...(Object.keys(filter).length ? { filter: filter as never, useBloomFilters: true } : {}),
+      compressors,
+    });
+    const out: number[] = [];
+    const memo = named.map(() => new Map<string, boolean>());
+    for (const r of rows) {
+      let ok = true;
+      for (let k = 0; k < named.length && ok; k++) {
+        const m = named[k]!;
+        const v = (r[labelColumn(m.name)] as string | null | undefined) ?? '';
+        let hit = memo[k]!.get(v);
+        if (hit === undefined) {
+          hit = m.matches(v);
+          memo[k]!.set(v, hit);
+        }
+        ok = hit;
+      }
+      if (ok) out.push((r as Record<symbol, number>)[rowIndex]!);
+    }
+    return out.sort((a, b) => a - b);
+  }
+
+  /** Full label sets of the given rows (sorted row indexes). */
+  async rowLabels(rows: readonly number[]): Promise<Labels[]> {
+    if (rows.length === 0) return [];
+    const names = [...this.labelNames];
+    const out: Labels[] = [];
+    for (const [start, end] of contiguousRanges(rows)) {
+      const objs = await parquetReadObjects({
+        file: this.labels.buf,
+        metadata: this.labels.meta,
+        columns: names.map(labelColumn),
+        rowFormat: 'object',
+        rowStart: start,
+        rowEnd: end,
+        compressors,
+      });
+      for (let i = start; i < end; i++) {
+        if (!rowsHas(rows, i)) continue;
+        const o = objs[i - start]!;
+        const pairs: [string, string][] = [];
+        for (const n of names) {
+          const v = o[labelColumn(n)] as string | null | undefined;
+          if (v !== null && v !== undefined && v !== '') pairs.push([n, v]);
+        }
+        out.push(labelsFromPairs(pairs));
+      }
+    }
+    return out;
+  }
+
+  /** Samples in [mint, maxt] of the given rows, read from the data columns that overlap the range. */
+  async rowSamples(rows: readonly number[], mint: number, maxt: number): Promise<{ ts: Float64Array; vs: Float64Array }[]> {
+    const colMs = this.marker.dataColumnMs;
+    const first = Math.max(0, Math.floor((mint - this.dayStart) / colMs));
+    const last = Math.min(86_400_000 / colMs - 1, Math.floor((maxt - this.dayStart) / colMs));
+    const cols: string[] = [];
+    for (let c = first; c <= last; c++) cols.push(dataColumn(c));
+    const cells: Uint8Array[][] = rows.map(() => []);
+    if (cols.length > 0) {
+      let k = 0;
+      for (const [start, end] of contiguousRanges(rows)) {
+        const objs = await parquetReadObjects({
+          file: this.chunks.buf,
+          metadata: this.chunks.meta,
+          columns: cols,
+          rowFormat: 'object',
+          rowStart: start,
+          rowEnd: end,
+          utf8: false,
+          compressors,
+        });
+        for (let i = start; i < end; i++) {
+          if (!rowsHas(rows, i)) continue;
+          const o = objs[i - start]!;
+          for (const c of cols) {
+            const cell = o[c] as Uint8Array | null | undefined;
+            if (cell && cell.length) cells[k]!.push(cell);
+          }
+          k++;
+        }
+      }
+    }
+    return cells.map((cs) => {
+      let n = 0;
+      for (const c of cs) for (const ch of decodeCell(c, mint, maxt)) n += xorChunkNumSamples(ch.data);
+      const ts = new Float64Array(n);
+      const vs = new Float64Array(n);
+      let off = 0;
+      for (const c of cs) off += decodeCellSamples(c, ts, vs, off, mint, maxt);
+      return { ts: ts.subarray(0, off), vs: vs.subarray(0, off) };
+    });
+  }
+
+  /** Series matching the matchers with their samples in [mint, maxt]. */
+  async select(matchers: readonly LabelMatcher[], mint: number, maxt: number, labelsOnly = false): Promise<Series[]> {
+    const rows = await this.matchingRows(matchers);
+    const labels = await this.rowLabels(rows);
+    if (labelsOnly) return labels.map((l) => ({ labels: l, timestamps: new Float64Array(0), values: new Float64Array(0) }));
+    const samples = await this.rowSamples(rows, mint, maxt);
+    const out: Series[] = [];
+    for (let i = 0; i < rows.length; i++) {
+      const s = samples[i]!;
+      if (s.ts.length > 0) out.push({ labels: labels[i]!, timestamps: s.ts, values: s.vs });
+    }
+    return out;
+  }
+
+  /** The data column names of this block (for checks and docs). */
+  dataColumns(): string[] {
+    return this.chunks.meta.schema.filter((e) => e.name.startsWith(DATA_COLUMN_PREFIX)).map((e) => e.name);
+  }
+
+  /** Decodes the label column indexes of a row group (parquet-common's s_col_indexes), for consistency checks. */
+  static colIndexes(bytes: Uint8Array): number[] {
+    return decodeColIndexes(bytes);
+  }
+}
+
+/** Sorted row indexes → [start, end) ranges, merging rows closer than `gap` so reads stay few. */
+function contiguousRanges(rows: readonly number[], gap = 64): [number, number][] {
+  const out: [number, number][] = [];
+  let start = rows[0]!;
+  let prev = start;
+  for (let i = 1; i < rows.length; i++) {
+    const r = rows[i]!;
+    if (r - prev > gap) {
+      out.push([start, prev + 1]);
+      start = r;
+    }
+    prev = r;
+  }
+  out.push([start, prev + 1]);
+  return out;
+}
+
+function rowsHas(rows: readonly number[], i: number): boolean {
+  let lo = 0;
+  let hi = rows.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (rows[mid]! < i) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo < rows.length && rows[lo] === i;
+}
