@@ -4,6 +4,8 @@ import { readFileSync } from 'node:fs';
 import yargs from 'yargs';
 import { promqltestCommand } from './promqltest.js';
 import { EXIT, queryCommand } from './query.js';
+import { serveCommand } from './serve.js';
+import { importCommand } from './import.js';
 
 const EPILOGUE = `Exit codes:
   ${EXIT.OK}  success
@@ -39,6 +41,8 @@ export async function main(args: string[]): Promise<number> {
       .usage('$0 <command> [options]\n\nhmd evaluates SLIs written in PromQL over stored data (health-mediated deployment).')
       .command(queryCommand)
       .command(promqltestCommand)
+      .command(serveCommand)
+      .command(importCommand)
       .demandCommand(1, 'Give a command.')
       .recommendCommands()
       .strict()

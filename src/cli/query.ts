@@ -9,6 +9,9 @@ import { loadOpenMetricsFile } from '../storage/openmetrics.js';
 import { encodeError, encodeQueryResult, toApiError } from '../remote/json.js';
 import { formatStats, formatTable } from './table.js';
 import { invalidParameter, parseDuration, parseTime } from './time.js';
+import { existsSync, statSync } from 'node:fs';
+import { openObjectStore } from '../storage/objstore/open.js';
+import { ParquetQueryable } from '../storage/parquet/queryable.js';
 
 /** hmd's exit codes (documented in docs/cli.md and `hmd --help`). */
 export const EXIT = {
@@ -159,7 +162,8 @@ export async function runQuery(args: QueryArgs, io: QueryIO = processIO): Promis
     }
     return EXIT.OK;
   } catch (err) {
-    return fail(EXIT.FAILURE, err);
+    // The data could not be read (a missing block, a store that refuses): that is exit 3.
+    return fail(err instanceof PromQLError && err.errorType === 'unavailable' ? EXIT.SOURCE : EXIT.FAILURE, err);
   } finally {
     await storage.close?.();
   }
@@ -208,21 +212,29 @@ export class UnknownSourceError extends PromQLError {
 const OPENMETRICS = /\.(om|txt|prom)$/i;
 
 /**
- * Opens a `--data` source. Today: OpenMetrics text files (`.om`, `.txt`, `.prom`). Parquet
- * directories, S3/R2 prefixes and remote Prometheus servers are planned; naming one gives
- * an UnknownSourceError that says so. Failures to read a known kind keep the loader's
- * errorType when it gives one, else `unavailable`; the message names the source.
+ * Opens a `--data` source: an OpenMetrics text file (`.om`, `.txt`, `.prom`), a directory of
+ * Parquet blocks, or an `s3://bucket/prefix` of Parquet blocks (S3 or R2; endpoint and
+ * credentials from the environment, see docs/storage.md). Anything else is an
+ * UnknownSourceError that says what is accepted. Failures to read a known kind keep the
+ * loader's errorType when it gives one, else `unavailable`; the message names the source.
  */
 export async function openSource(spec: string): Promise<Queryable> {
   const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(spec)?.[1];
-  if (scheme !== undefined) {
+  if (scheme !== undefined && scheme.toLowerCase() !== 's3') {
     throw new UnknownSourceError(
-      `data source ${JSON.stringify(spec)}: ${scheme}:// sources (remote Prometheus, S3/R2) are not supported yet; give an OpenMetrics file (.om, .txt, .prom)`,
+      `data source ${JSON.stringify(spec)}: ${scheme}:// sources are not supported; give an OpenMetrics file (.om, .txt, .prom), a directory of Parquet blocks, or s3://bucket/prefix`,
     );
+  }
+  if (scheme !== undefined || (existsSync(spec) && statSync(spec).isDirectory())) {
+    try {
+      return new ParquetQueryable(openObjectStore(spec));
+    } catch (err) {
+      throw new PromQLError('bad_data', `data source ${JSON.stringify(spec)}: ${err instanceof Error ? err.message : String(err)}`);
+    }
   }
   if (!OPENMETRICS.test(spec)) {
     throw new UnknownSourceError(
-      `data source ${JSON.stringify(spec)}: unknown kind; expected an OpenMetrics file ending in .om, .txt or .prom (Parquet directories are not supported yet)`,
+      `data source ${JSON.stringify(spec)}: unknown kind; expected an OpenMetrics file ending in .om, .txt or .prom, a directory of Parquet blocks, or s3://bucket/prefix`,
     );
   }
   try {

@@ -295,7 +295,9 @@ async function fetchAll(
       } catch (e) {
         if (timer.aborted) throw new PromQLError('timeout', 'query timed out in query execution');
         if (signal?.aborted) throw new PromQLError('canceled', 'query was canceled in query execution');
-        throw e;
+        // A storage failure is the data's fault, not the query's: report it as unavailable, naming what failed.
+        if (e instanceof PromQLError) throw e;
+        throw new PromQLError('unavailable', e instanceof Error ? e.message : String(e));
       }
       stats.seriesFetched += res.stats?.seriesFetched ?? res.series.length;
       stats.samplesFetched += res.stats?.samplesFetched ?? res.series.reduce((a, s) => a + s.timestamps.length, 0);

@@ -32,6 +32,7 @@ const LO = LITTLE_ENDIAN ? 0 : 1;
 const HI = LITTLE_ENDIAN ? 1 : 0;
 
 const TWO32 = 4294967296;
+const MAX_SAFE = Number.MAX_SAFE_INTEGER;
 
 /** Most samples one chunk can hold: the count is a big-endian uint16. */
 export const XOR_MAX_SAMPLES = 0xffff;
@@ -177,76 +178,97 @@ export function decodeXorChunk(
   const w = loadWords(bytes, 2);
   const bitLen = (bytes.length - 2) * 8;
   let pos = (p - 2) * 8;
+  // The value window: `leading` zero bits, `mbits` stored bits, then trailing zeros; the masks
+  // keep the window's bits of a 64-bit read (hi and lo halves).
   let leading = 0;
-  let trailing = 0;
+  let mbits = 64;
+  let maskHi = -1;
+  let maskLo = -1;
 
   for (let k = 1; ; k++) {
+    let x = peek(w, pos);
     if (k > 1) {
       // delta of delta
-      const x = peek(w, pos);
-      let dod: number;
       if (x >= 0) {
         // '0'
-        dod = 0;
+        if ((x & 0x40000000) === 0) {
+          // '0' and a '0' value: same step, same value (constant series)
+          t += tDelta;
+          pos += 2;
+          if (t > MAX_SAFE || t < -MAX_SAFE) throw new XorChunkError(`XOR chunk timestamp ${t} is beyond ±2^53`);
+          if (pos > bitLen) throw new XorChunkError(`XOR chunk truncated at sample ${k + 1} of ${total}`);
+          if (t > maxt) break;
+          if (t >= mint) {
+            if (o >= cap) throw new RangeError(`decodeXorChunk: no room for sample ${o - offset + 1} at index ${o}`);
+            outTs[o] = t;
+            vout[2 * o + LO] = vl;
+            vout[2 * o + HI] = vh;
+            o++;
+          }
+          if (k + 1 === total) break;
+          continue;
+        }
         pos += 1;
-      } else if ((x & 0x40000000) === 0) {
-        // '10' + 14 bits
-        const u = (x << 2) >>> 18;
-        dod = u > 0x2000 ? u - 0x4000 : u;
-        pos += 16;
-      } else if ((x & 0x20000000) === 0) {
-        // '110' + 17 bits
-        const u = (x << 3) >>> 15;
-        dod = u > 0x10000 ? u - 0x20000 : u;
-        pos += 20;
-      } else if ((x & 0x10000000) === 0) {
-        // '1110' + 20 bits
-        const u = (x << 4) >>> 12;
-        dod = u > 0x80000 ? u - 0x100000 : u;
-        pos += 24;
+        x <<= 1;
       } else {
-        // '1111' + 64 bits
-        dod = int64ToNumber(peek(w, pos + 4), peek(w, pos + 36), 'delta of delta');
-        pos += 68;
+        let dod: number;
+        if ((x & 0x40000000) === 0) {
+          // '10' + 14 bits
+          const u = (x << 2) >>> 18;
+          dod = u > 0x2000 ? u - 0x4000 : u;
+          pos += 16;
+        } else if ((x & 0x20000000) === 0) {
+          // '110' + 17 bits
+          const u = (x << 3) >>> 15;
+          dod = u > 0x10000 ? u - 0x20000 : u;
+          pos += 20;
+        } else if ((x & 0x10000000) === 0) {
+          // '1110' + 20 bits
+          const u = (x << 4) >>> 12;
+          dod = u > 0x80000 ? u - 0x100000 : u;
+          pos += 24;
+        } else {
+          // '1111' + 64 bits
+          dod = int64ToNumber(peek(w, pos + 4), peek(w, pos + 36), 'delta of delta');
+          pos += 68;
+        }
+        tDelta += dod;
+        x = peek(w, pos);
       }
-      tDelta += dod;
       t += tDelta;
-      if (!Number.isSafeInteger(t)) throw new XorChunkError(`XOR chunk timestamp ${t} is beyond ±2^53`);
+      if (t > MAX_SAFE || t < -MAX_SAFE) throw new XorChunkError(`XOR chunk timestamp ${t} is beyond ±2^53`);
     }
 
-    // value
-    const x = peek(w, pos);
+    // value; x holds the stream bits at pos
     if (x >= 0) {
       // '0': same value
       pos += 1;
     } else {
       if ((x & 0x40000000) !== 0) {
-        // '11': new window
+        // '11': a new window
         leading = (x >>> 25) & 31;
-        let sig = (x >>> 19) & 63;
-        if (sig === 0) sig = 64;
-        trailing = 64 - leading - sig;
-        if (trailing < 0) throw new XorChunkError(`XOR chunk is corrupt: ${leading} leading zeros and ${sig} significant bits`);
+        mbits = (x >>> 19) & 63;
+        if (mbits === 0) mbits = 64;
+        const trailing = 64 - leading - mbits;
+        if (trailing < 0) throw new XorChunkError(`XOR chunk is corrupt: ${leading} leading zeros and ${mbits} significant bits`);
+        if (trailing >= 32) {
+          maskLo = 0;
+          maskHi = -1 << (trailing - 32);
+        } else {
+          maskLo = -1 << trailing;
+          maskHi = -1;
+        }
         pos += 13;
       } else {
-        // '10': previous window
+        // '10': the previous window
         pos += 2;
       }
-      // The xor delta D has `leading` zero bits, then the stored bits, then `trailing` zeros:
-      // D = (the 64 stream bits at pos) >>> leading, with its low `trailing` bits cleared.
+      // The xor delta is (the 64 stream bits at pos) >>> leading, masked to the window.
       const sh = peek(w, pos);
       const sl = peek(w, pos + 32);
-      let dh = sh >>> leading;
-      let dl = (sl >>> leading) | ((sh << (31 - leading)) << 1);
-      if (trailing >= 32) {
-        dl = 0;
-        dh &= -1 << (trailing - 32);
-      } else {
-        dl &= -1 << trailing;
-      }
-      vh ^= dh;
-      vl ^= dl;
-      pos += 64 - leading - trailing;
+      vh ^= (sh >>> leading) & maskHi;
+      vl ^= ((sl >>> leading) | ((sh << (31 - leading)) << 1)) & maskLo;
+      pos += mbits;
     }
     if (pos > bitLen) throw new XorChunkError(`XOR chunk truncated at sample ${k + 1} of ${total}`);
 
