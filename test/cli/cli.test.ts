@@ -99,10 +99,10 @@ test('malformed parameters exit 2 with the API error body (json when not a TTY)'
 test('data sources: unknown kinds exit 2, unreadable files exit 3', () => {
   const r = hmd('query', '--data', 'history/', '--time', '0', 'up');
   assert.is(r.code, 2);
-  assert.match(JSON.parse(r.stdout).error, /unknown kind; expected an OpenMetrics file ending in \.om, \.txt or \.prom/);
-  const r2 = hmd('query', '--data', 's3://bucket/prefix', '--time', '0', 'up');
+  assert.match(JSON.parse(r.stdout).error, /unknown kind; expected an OpenMetrics file ending in \.om, \.txt or \.prom, a directory of Parquet blocks, or s3:\/\/bucket\/prefix/);
+  const r2 = hmd('query', '--data', 'ftp://host/prefix', '--time', '0', 'up');
   assert.is(r2.code, 2);
-  assert.match(JSON.parse(r2.stdout).error, /s3:\/\/ sources .* are not supported yet/);
+  assert.match(JSON.parse(r2.stdout).error, /ftp:\/\/ sources are not supported/);
   const r3 = hmd('query', '--data', 'fixtures/does-not-exist.om', '--time', '0', 'up');
   assert.is(r3.code, 3);
   const body = JSON.parse(r3.stdout);
