@@ -4,10 +4,10 @@
  *
  * - The footer region (the last `footerBytes`, default 64 KiB) is fetched with one request the
  *   first time a slice touches it, and kept: hyparquet's metadata read is then one request. The
- *   fetch also covers the start of the slice that triggered it, so hyparquet's default
- *   `initialFetchSize` (512 KiB) costs one request too; pass `initialFetchSize: buf.footerBytes`
- *   to `parquetMetadataAsync` to read no more than the footer region. An object no larger than
- *   the footer region is read whole, once.
+ *   fetch also covers the start of the slice that triggered it (only the footer region is kept),
+ *   so hyparquet's default `initialFetchSize` (512 KiB) costs one request too; pass
+ *   `initialFetchSize: buf.footerBytes` to `parquetMetadataAsync` to read no more than the footer
+ *   region. An object no larger than the footer region is read whole, once, and kept.
  * - Other slices wait one event-loop turn (`setImmediate`), and those requested meanwhile are
  *   sorted and merged when the gap between them is at most `coalesceGapBytes` (default 32 KiB)
  *   and the merged read stays within `maxCoalescedBytes` (default 8 MiB): one request for many
@@ -91,6 +91,8 @@ class StoreAsyncBuffer implements ObjectAsyncBuffer {
   private tail: Uint8Array | undefined;
   private tailStart = 0;
   private tailLoading: Promise<void> | undefined;
+  /** The whole fetch that loaded the tail, when it reached back before it, until its slice takes it. */
+  private first: { start: number; data: Uint8Array } | undefined;
   private pending: Pending[] = [];
   private scheduled = false;
 
@@ -133,11 +135,14 @@ class StoreAsyncBuffer implements ObjectAsyncBuffer {
     if (!this.tail) {
       // One fetch, shared by concurrent slices; it reaches back to `s` if the slice starts earlier.
       if (!this.tailLoading) {
-        const from = Math.min(s, this.byteLength - this.footerBytes);
+        const region = this.byteLength - this.footerBytes;
+        const from = Math.min(s, region);
         this.tailLoading = this.fetch(from, this.byteLength).then(
           (data) => {
-            this.tail = data;
-            this.tailStart = from;
+            // Keep only the footer region (the slice that triggered the fetch gets its bytes below).
+            this.tail = from < region ? data.slice(region - from) : data;
+            this.tailStart = region;
+            if (from < region) this.first = { start: from, data };
           },
           (err) => {
             this.tailLoading = undefined;
@@ -151,6 +156,12 @@ class StoreAsyncBuffer implements ObjectAsyncBuffer {
     }
     const tail = this.tail!;
     if (s >= this.tailStart) return copy(tail, s - this.tailStart, e - this.tailStart);
+    const first = this.first;
+    if (first && s >= first.start) {
+      // The slice whose fetch reached back before the footer region: served from that fetch, once.
+      this.first = undefined;
+      return copy(first.data, s - first.start, e - first.start);
+    }
     // Starts before the cached tail: fetch only the missing head, then join.
     const head = await this.fetch(s, this.tailStart);
     const out = new Uint8Array(e - s);

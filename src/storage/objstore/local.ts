@@ -209,6 +209,8 @@ export class LocalObjectStore implements ObjectStore {
       await fh?.close().catch(() => {});
       await fsp.rm(tmp, { force: true }).catch(() => {});
       if (signal?.aborted) throw signal.reason;
+      // An error of the body's producer is the caller's own: pass it on as it is.
+      if (!(err instanceof ObjectStoreError) && typeof (err as NodeJS.ErrnoException)?.code !== 'string') throw err;
       throw this.fail(err, key, 'write');
     }
   }

@@ -21,6 +21,9 @@
  * - The SDK's optional request checksums are off (`WHEN_REQUIRED`): R2 and s3rver do not all
  *   accept the aws-chunked trailers the SDK would send.
  *
+ * `list` yields keys in the server's order: byte order on S3 and R2 (s3rver walks its directories
+ * instead, so there keys like `a/b` and `a.x` come in another order).
+ *
  * Counting: one request per HTTP attempt (retries included, each also in `retries`); `bytesRead`
  * counts the body bytes as they arrive.
  */
@@ -40,7 +43,6 @@ import {
   type S3ClientConfig,
 } from '@aws-sdk/client-s3';
 import {
-  compareKeys,
   ObjectStoreError,
   StoreMeter,
   throwIfAborted,
@@ -252,12 +254,17 @@ export class S3ObjectStore implements ObjectStore {
         maxAttempts: 1,
         requestChecksumCalculation: 'WHEN_REQUIRED',
         responseChecksumValidation: 'WHEN_REQUIRED',
-        requestHandler: { connectionTimeout: this.timeoutMs, socketTimeout: this.timeoutMs },
+        // The SDK's own timeouts are a backstop; the attempt timer (`call`) is the one that fires.
+        requestHandler: { connectionTimeout: this.timeoutMs, socketTimeout: this.timeoutMs + 1_000 },
         ...(this.endpoint !== undefined ? { endpoint: this.endpoint } : { followRegionRedirects: true }),
         ...(opts.credentials ? { credentials: opts.credentials } : {}),
         ...(opts.profile ? { profile: opts.profile } : {}),
         ...opts.clientConfig,
       };
+      // The SDK warns on every process under Node < 22 that its future versions will need 22;
+      // hmd supports Node 20, and the warning would land in the CLI's stderr. Set the variable
+      // to anything but "true" to see it.
+      process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] ??= 'true';
       this.client = new S3Client(config);
       this.meter = new StoreMeter();
       this.owner = true;
@@ -349,7 +356,7 @@ export class S3ObjectStore implements ObjectStore {
       return {
         kind: 'unavailable',
         retry: true,
-        what: `${op} timed out: no response within ${timeoutMs} ms`,
+        what: `${op} timed out: nothing received for ${timeoutMs} ms`,
         hint: `check that the endpoint (${this.endpoint ?? 'AWS S3'}) is reachable`,
         code: 'Timeout',
       };
@@ -357,6 +364,9 @@ export class S3ObjectStore implements ObjectStore {
     const status = e.$metadata?.httpStatusCode ?? e.$response?.statusCode;
     const code = e.Code ?? (e.name && e.name !== 'Error' && e.name !== 'Unknown' && e.name !== 'UnknownError' ? e.name : undefined);
     const nodeCode = e.code ?? e.cause?.code;
+    // The SDK's messages can run over lines (deserialization notes); the first line says it.
+    const msg = (e.message ?? '').split('\n')[0]!.trim();
+    const detail = msg && msg !== code && msg !== 'UnknownError' && msg !== 'Unknown' ? `: ${msg}` : '';
     const label = [status, code && code !== String(status) ? code : undefined].filter((x) => x !== undefined).join(' ');
 
     if (e.name === 'CredentialsProviderError' || /Could not load credentials/i.test(e.message ?? '')) {
@@ -395,7 +405,7 @@ export class S3ObjectStore implements ObjectStore {
       };
     }
     if (status !== undefined && status >= 400) {
-      return { kind: 'invalid', retry: false, what: `${op} refused (${label}): ${e.message ?? ''}`.trimEnd(), status, code };
+      return { kind: 'invalid', retry: false, what: `${op} refused (${label})${detail}`, status, code };
     }
     if (nodeCode === 'ENOTFOUND') {
       return { kind: 'unavailable', retry: false, what: `${op} failed: host not found (ENOTFOUND)`, hint: `check the endpoint (${this.endpoint ?? 'AWS S3'})`, code: nodeCode };
@@ -404,17 +414,17 @@ export class S3ObjectStore implements ObjectStore {
       return {
         kind: 'unavailable',
         retry: true,
-        what: `${op} failed: ${nodeCode ?? e.name}: ${e.message ?? ''}`.trimEnd(),
+        what: `${op} failed: ${nodeCode ?? e.name}${detail}`,
         hint: `check that the endpoint (${this.endpoint ?? 'AWS S3'}) is reachable`,
         code: nodeCode ?? e.name,
       };
     }
     if (status !== undefined && status >= 200 && status < 300) {
       // A 2xx the SDK could not parse (e.g. a proxy's HTML page): not the store's answer.
-      return { kind: 'unavailable', retry: true, what: `${op} failed: unreadable response (${label}): ${e.message ?? ''}`.trimEnd(), status, code };
+      return { kind: 'unavailable', retry: true, what: `${op} failed: unreadable response (${label})${detail}`, status, code };
     }
     // Anything else without an HTTP status is a transport problem: retry.
-    return { kind: 'unavailable', retry: true, what: `${op} failed: ${e.name ?? 'error'}: ${e.message ?? String(err)}`, status, code };
+    return { kind: 'unavailable', retry: true, what: `${op} failed: ${e.name ?? 'error'}${detail || `: ${String(err)}`}`, status, code };
   }
 
   // ---- reads ----
@@ -531,7 +541,6 @@ export class S3ObjectStore implements ObjectStore {
     validatePrefix(prefix, (k) => this.describe(k));
     const Prefix = this.prefix + prefix;
     let token: string | undefined;
-    let last: string | undefined;
     do {
       const page = await this.call(
         'LIST',
@@ -543,12 +552,15 @@ export class S3ObjectStore implements ObjectStore {
           ),
         signal,
       );
+      if (page.Name === undefined && page.KeyCount === undefined && page.MaxKeys === undefined && page.Contents === undefined) {
+        // A 200 that is not a listing (e.g. a web page): do not take it for an empty prefix.
+        throw new ObjectStoreError('corrupt', this.describe(prefix), 'the answer to ListObjectsV2 is not a listing', {
+          hint: `check the endpoint (${this.endpoint ?? 'AWS S3'}) and the path-style setting`,
+        });
+      }
       for (const o of page.Contents ?? []) {
         if (o.Key === undefined || !o.Key.startsWith(this.prefix)) continue;
-        const key = o.Key.slice(this.prefix.length);
-        if (last !== undefined && compareKeys(key, last) <= 0) continue; // a repeated page
-        last = key;
-        yield { key, size: o.Size ?? 0 };
+        yield { key: o.Key.slice(this.prefix.length), size: o.Size ?? 0 };
       }
       if (page.IsTruncated && !page.NextContinuationToken) {
         throw new ObjectStoreError('corrupt', this.describe(prefix), 'the listing is truncated but has no continuation token', {
@@ -640,7 +652,9 @@ export class S3ObjectStore implements ObjectStore {
       this.meter.written(written);
     } catch (err) {
       // Best effort: do not leave the parts billed; the original error is what matters.
-      await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key, UploadId })).catch(() => {});
+      await this.client
+        .send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key, UploadId }), { abortSignal: AbortSignal.timeout(this.timeoutMs) })
+        .catch(() => {});
       throw err;
     }
   }

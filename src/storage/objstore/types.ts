@@ -174,7 +174,8 @@ export interface ObjectStore {
   put(key: string, body: PutBody, signal?: AbortSignal): Promise<void>;
   /**
    * The objects whose keys start with `prefix` (a string prefix, as S3's: `2025/06/` or
-   * `2025/06/1`; `''` lists everything), in byte order of their keys, fetched page by page.
+   * `2025/06/1`; `''` lists everything), fetched page by page, in byte order of their keys (S3, R2
+   * and the local store; an S3 clone may list in its own order, e.g. s3rver).
    */
   list(prefix: string, signal?: AbortSignal): AsyncIterable<ObjectInfo>;
   /** Removes an object; removing one that does not exist is not an error. */
