@@ -287,6 +287,9 @@ export function decodeXorChunk(
 
 // --- encoding -------------------------------------------------------------------------------
 
+/** The encoder's scratch buffer, reused across calls (finish() copies out the result). */
+let encScratch = new Uint8Array(4096);
+
 /** Appends bits MSB first; 32 at a time into a growing byte buffer. */
 class BitWriter {
   buf: Uint8Array;
@@ -300,8 +303,8 @@ class BitWriter {
    */
   endsWithByte = false;
 
-  constructor(capacity: number) {
-    this.buf = new Uint8Array(Math.max(16, capacity));
+  constructor() {
+    this.buf = encScratch;
   }
 
   /** Writes the low `n` bits of `v` (1 <= n <= 32; the bits above n must be zero). */
@@ -357,6 +360,7 @@ class BitWriter {
     const nb = new Uint8Array(this.buf.length * 2);
     nb.set(this.buf.subarray(0, this.len));
     this.buf = nb;
+    if (nb.length <= 1 << 20) encScratch = nb;
   }
 
   /**
@@ -409,7 +413,7 @@ export function encodeXorChunk(ts: Float64Array, vs: Float64Array, lo = 0, hi = 
   const n = hi - lo;
   if (n > XOR_MAX_SAMPLES) throw new XorChunkError(`a XOR chunk holds at most ${XOR_MAX_SAMPLES} samples, not ${n}`);
   const vin = new Int32Array(vs.buffer, vs.byteOffset, vs.length * 2);
-  const bw = new BitWriter(2 + 16 + n * 3);
+  const bw = new BitWriter();
   bw.write(n >>> 8, 8);
   bw.write(n & 0xff, 8);
   if (n === 0) return bw.finish();
