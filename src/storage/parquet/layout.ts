@@ -20,7 +20,11 @@ export const SERIES_HASH_COLUMN = 's_series_hash';
 /** Footer key-value metadata keys. */
 export const META_MIN_T = 'minT';
 export const META_MAX_T = 'maxT';
-export const META_DATA_COL_DURATION = 'dataColDurationMs';
+/** parquet-common's key; its readers derive each data column's time slice from minT and this. */
+export const META_DATA_COL_DURATION = 'data_col_duration_ms';
+
+/** Samples per XOR chunk inside a cell, as Prometheus and parquet-common cut them, so reads can skip whole chunks. */
+export const CHUNK_SAMPLES = 120;
 
 /** The start (UTC midnight, ms) of the day holding `t`. */
 export function dayStart(t: number): number {

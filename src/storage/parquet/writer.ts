@@ -14,8 +14,9 @@ import { lowerBound } from '../queryable.js';
 import type { ObjectStore } from '../objstore/types.js';
 import { isObjectStoreError } from '../objstore/types.js';
 import { CHUNK_ENC_XOR, encodeCell, encodeColIndexes, type CellChunk } from './cells.js';
-import { encodeXorChunk, XOR_MAX_SAMPLES } from './xor.js';
+import { encodeXorChunk } from './xor.js';
 import {
+  CHUNK_SAMPLES,
   COL_INDEXES_COLUMN,
   DAY_MS,
   DEFAULT_DATA_COLUMN_MS,
@@ -86,7 +87,7 @@ export async function writeDayBlock(store: ObjectStore, prefix: string, dayStart
   const nameIndex = new Map(names.map((n, i) => [n, i]));
   const labelData = names.map(() => new Array<string | null>(rows.length).fill(null));
   const colIndexes: Uint8Array[] = [];
-  const hashes = new BigInt64Array(rows.length);
+  const hashes: Uint8Array[] = [];
   let minT = Infinity;
   let maxT = -Infinity;
   let samples = 0;
@@ -98,7 +99,10 @@ export async function writeDayBlock(store: ObjectStore, prefix: string, dayStart
       idx.push(c);
     }
     colIndexes.push(encodeColIndexes(idx));
-    hashes[i] = BigInt.asIntN(64, labelsHash(r.labels));
+    // parquet-common keeps the hash as 8 big-endian bytes.
+    const h = new Uint8Array(8);
+    new DataView(h.buffer).setBigUint64(0, labelsHash(r.labels));
+    hashes.push(h);
     minT = Math.min(minT, r.ts[0]!);
     maxT = Math.max(maxT, r.ts[r.ts.length - 1]!);
     samples += r.ts.length;
@@ -112,8 +116,8 @@ export async function writeDayBlock(store: ObjectStore, prefix: string, dayStart
       const sliceEnd = dayStartMs + (c + 1) * colMs;
       const hi = lowerBound(r.ts, sliceEnd, lo);
       const chunks: CellChunk[] = [];
-      for (let a = lo; a < hi; a += XOR_MAX_SAMPLES) {
-        const b = Math.min(hi, a + XOR_MAX_SAMPLES);
+      for (let a = lo; a < hi; a += CHUNK_SAMPLES) {
+        const b = Math.min(hi, a + CHUNK_SAMPLES);
         chunks.push({ encoding: CHUNK_ENC_XOR, minT: r.ts[a]!, maxT: r.ts[b - 1]!, data: encodeXorChunk(r.ts, r.vs, a, b) });
       }
       dataCols[c]!.push(encodeCell(chunks));
@@ -123,9 +127,11 @@ export async function writeDayBlock(store: ObjectStore, prefix: string, dayStart
 
   const rowGroupSize = opts.rowGroupSize ?? 5000;
   const bloom = new Set(opts.bloomFilterLabels ?? [METRIC_NAME]);
+  // The footer's minT/maxT are the block's bounds (parquet-common derives column slices from
+  // them); the samples' own first and last times go into the marker.
   const meta = [
-    { key: META_MIN_T, value: String(rows.length ? minT : dayStartMs) },
-    { key: META_MAX_T, value: String(rows.length ? maxT : dayEnd - 1) },
+    { key: META_MIN_T, value: String(dayStartMs) },
+    { key: META_MAX_T, value: String(dayEnd - 1) },
     { key: META_DATA_COL_DURATION, value: String(colMs) },
   ];
   const labelColumns: ColumnSource[] = names.map((n, c) => ({
@@ -137,7 +143,7 @@ export async function writeDayBlock(store: ObjectStore, prefix: string, dayStart
     bloomFilter: bloom.has(n),
   }));
   labelColumns.push({ name: COL_INDEXES_COLUMN, data: colIndexes, type: 'BYTE_ARRAY', nullable: false, statistics: false });
-  labelColumns.push({ name: SERIES_HASH_COLUMN, data: hashes, type: 'INT64', nullable: false, statistics: false });
+  labelColumns.push({ name: SERIES_HASH_COLUMN, data: hashes, type: 'BYTE_ARRAY', nullable: false, statistics: false });
   const labelsBuf = new Uint8Array(parquetWriteBuffer({ columnData: labelColumns, rowGroupSize, kvMetadata: meta, createdBy: 'hmd' }));
   const chunkColumns: ColumnSource[] = dataCols.map((cells, c) => ({
     name: dataColumn(c),
@@ -152,8 +158,9 @@ export async function writeDayBlock(store: ObjectStore, prefix: string, dayStart
   const now = opts.now ?? Date.now;
   const gen = `g${now().toString(36)}${Math.floor(Math.random() * 36 ** 4).toString(36).padStart(4, '0')}`;
   const dir = dayDir(prefix, dayStartMs);
-  const labelsName = `${gen}.labels.parquet`;
-  const chunksName = `${gen}.chunks.parquet`;
+  // Each generation in a folder of its own, with parquet-common's file names inside.
+  const labelsName = `${gen}/0.labels.parquet`;
+  const chunksName = `${gen}/0.chunks.parquet`;
   const previous = await readMarker(store, dir);
   await store.put(`${dir}/${labelsName}`, labelsBuf);
   await store.put(`${dir}/${chunksName}`, chunksBuf);
