@@ -6,7 +6,8 @@ import { openObjectStore } from '../storage/objstore/open.js';
 import { writeBlocks } from '../storage/parquet/import.js';
 import { DEFAULT_DATA_COLUMN_MS } from '../storage/parquet/layout.js';
 import { EXIT } from './query.js';
-import { parseDuration } from './time.js';
+import { parseDuration, parseTime } from './time.js';
+import { DEFAULT_IMPORT_TIMEOUT_MS, importPrometheus } from '../storage/importers/prometheus.js';
 
 interface ImportOpenMetricsArgs {
   file: string;
@@ -62,10 +63,93 @@ const importOpenMetrics: CommandModule<object, ImportOpenMetricsArgs> = {
   },
 };
 
+interface ImportPrometheusArgs {
+  url: string;
+  match: string[];
+  start: string;
+  end: string;
+  out: string;
+  'step-window': string;
+  timeout: string;
+  'column-duration': string;
+  'row-group-size': number;
+}
+
+const importPrometheusCmd: CommandModule<object, ImportPrometheusArgs> = {
+  command: 'prometheus',
+  describe: "Import raw samples from a Prometheus server's HTTP API, one UTC day at a time",
+  builder: (y: Argv) =>
+    y
+      .option('url', { type: 'string', describe: 'The server, e.g. http://127.0.0.1:9090', demandOption: true })
+      .option('match', { type: 'string', array: true, describe: 'Series selector (repeatable), e.g. \'{job="api"}\'', demandOption: true })
+      .option('start', { type: 'string', describe: 'Start (RFC 3339 or Unix seconds)', demandOption: true })
+      .option('end', { type: 'string', describe: 'End, inclusive (RFC 3339 or Unix seconds)', demandOption: true })
+      .option('out', { alias: 'o', type: 'string', describe: 'Destination: a directory, or s3://bucket/prefix', demandOption: true })
+      .option('step-window', { type: 'string', default: '2h', describe: 'Time slice read per request' })
+      .option('timeout', { type: 'string', default: `${DEFAULT_IMPORT_TIMEOUT_MS / 1000}s`, describe: 'Timeout of one HTTP request' })
+      .option('column-duration', { type: 'string', default: '8h', describe: 'Time slice of one data column (must divide a day)' })
+      .option('row-group-size', { type: 'number', default: 5000, describe: 'Series per Parquet row group' })
+      .example("hmd import prometheus --url http://127.0.0.1:9090 --match '{job=\"api\"}' --start 2025-06-12T00:00:00Z --end 2025-06-13T23:59:59Z --out history/", 'two days of the api job, one block per day') as unknown as Argv<ImportPrometheusArgs>,
+  handler: async (args: ArgumentsCamelCase<ImportPrometheusArgs>) => {
+    let startMs: number, endMs: number, windowMs: number, timeoutMs: number, columnMs: number;
+    try {
+      const p = (flag: string, f: () => number) => {
+        try {
+          return f();
+        } catch (e) {
+          throw new Error(`--${flag}: ${(e as Error).message}`);
+        }
+      };
+      startMs = p('start', () => parseTime(args.start));
+      endMs = p('end', () => parseTime(args.end));
+      windowMs = p('step-window', () => parseDuration(args['step-window']));
+      timeoutMs = p('timeout', () => parseDuration(args.timeout));
+      columnMs = p('column-duration', () => parseDuration(args['column-duration']));
+      if (!(columnMs > 0) || 86_400_000 % columnMs !== 0) throw new Error(`--column-duration: ${args['column-duration']} does not divide a day`);
+      if (endMs < startMs) throw new Error('--end is before --start');
+      if (!(windowMs >= 1000)) throw new Error('--step-window must be at least 1s');
+    } catch (e) {
+      console.error(`hmd import prometheus: ${(e as Error).message}`);
+      process.exitCode = EXIT.USAGE;
+      return;
+    }
+    let store;
+    try {
+      store = openObjectStore(args.out);
+    } catch (e) {
+      console.error(`hmd import: --out ${args.out}: ${(e as Error).message}`);
+      process.exitCode = EXIT.USAGE;
+      return;
+    }
+    try {
+      const r = await importPrometheus(store, {
+        url: args.url,
+        matchers: args.match.map(String),
+        startMs,
+        endMs,
+        windowMs,
+        timeoutMs,
+        dataColumnMs: columnMs,
+        rowGroupSize: args['row-group-size'],
+        onBlock: (b, d) =>
+          console.error(`wrote ${store!.describe(b.dir)}: ${b.series} series, ${b.samples} samples, ${b.bytes} bytes${b.replaced ? ' (replaced)' : ''}${d.partial ? ' (part of the day only)' : ''}`),
+        onEmptyDay: (d) => console.error(`warning: no samples on ${new Date(d).toISOString().slice(0, 10)}: no block written for that day`),
+      });
+      console.error(`imported from ${args.url}: ${r.seriesListed} series listed, ${r.blocks.length} block(s), ${r.samples} samples, ${r.requests} requests`);
+      process.exitCode = EXIT.OK;
+    } catch (e) {
+      console.error(`hmd import prometheus: ${(e as Error).message}`);
+      process.exitCode = EXIT.SOURCE;
+    } finally {
+      await store.close();
+    }
+  },
+};
+
 /** `hmd import <source>`. */
 export const importCommand: CommandModule = {
   command: 'import',
   describe: 'Import history into daily Parquet blocks (a directory or s3://bucket/prefix)',
-  builder: (y: Argv) => y.command(importOpenMetrics as unknown as CommandModule).demandCommand(1, 'Give what to import: openmetrics'),
+  builder: (y: Argv) => y.command(importOpenMetrics as unknown as CommandModule).command(importPrometheusCmd as unknown as CommandModule).demandCommand(1, 'Give what to import: openmetrics or prometheus'),
   handler: () => {},
 };
