@@ -9,7 +9,11 @@ import { compareLabels, labelsKey } from '../labels.js';
 import type { LabelMatcher } from '../matchers.js';
 import type { Queryable, SelectRequest, SelectResult, Series } from '../queryable.js';
 import type { ObjectStore } from '../objstore/types.js';
-import { daysBetween, dayDir, MARKER_FILE } from './layout.js';
+import { isObjectStoreError } from '../objstore/types.js';
+import { DAY_MS, daysBetween, dayDir, MARKER_FILE } from './layout.js';
+
+/** Widest range of days a sample select reads (ten years). */
+const MAX_SCAN_DAYS = 3660;
 import { BlockReader } from './reader.js';
 import { readMarker } from './writer.js';
 
@@ -52,9 +56,43 @@ export class ParquetQueryable implements Queryable {
     return p;
   }
 
+  /** The days that have a block, found by listing the prefix (cached for a minute). */
+  private async storedDays(signal?: AbortSignal): Promise<number[]> {
+    const now = Date.now();
+    if (this.dayList && now - this.dayList.at < 60_000) return this.dayList.days;
+    const days: number[] = [];
+    const base = this.prefix === '' ? '' : this.prefix.replace(/\/+$/, '') + '/';
+    const re = /^(\d{4})\/(\d{2})\/(\d{2})\/block\.json$/;
+    for await (const o of this.store.list(base, signal)) {
+      const m = re.exec(o.key.slice(base.length));
+      if (m) days.push(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3])));
+    }
+    days.sort((a, b) => a - b);
+    this.dayList = { at: now, days };
+    return days;
+  }
+
+  private dayList: { at: number; days: number[] } | undefined;
+
+  /**
+   * The days a select reads. Label-only requests (series, label names and values, whose
+   * default range is all of time) read the days that exist; sample requests read every day of
+   * their range, so that a missing day is reported rather than skipped.
+   */
+  private async daysFor(req: SelectRequest, signal?: AbortSignal): Promise<number[]> {
+    const span = (req.maxt - req.mint) / DAY_MS;
+    if (req.labelsOnly || span > MAX_SCAN_DAYS) {
+      if (!req.labelsOnly) {
+        throw new Error(`${this.store.describe(this.prefix || undefined)}: a time range of ${Math.ceil(span)} days is wider than Parquet history is read for (at most ${MAX_SCAN_DAYS}); narrow the query range`);
+      }
+      return (await this.storedDays(signal)).filter((d) => d + DAY_MS > req.mint && d <= req.maxt);
+    }
+    return daysBetween(req.mint, req.maxt);
+  }
+
   async select(req: SelectRequest, signal?: AbortSignal): Promise<SelectResult> {
     const before = { ...this.store.stats };
-    const days = daysBetween(req.mint, req.maxt);
+    const days = await this.daysFor(req, signal);
     const warnings: string[] = [];
     const perDay = await Promise.all(
       days.map(async (day) => {
@@ -65,7 +103,17 @@ export class ParquetQueryable implements Queryable {
           warnings.push(`${what}: results lack that day`);
           return [] as Series[];
         }
-        return b.select(req.matchers, req.mint, req.maxt, req.labelsOnly === true);
+        try {
+          return await b.select(req.matchers, req.mint, req.maxt, req.labelsOnly === true);
+        } catch (e) {
+          // The block was re-imported since it was opened: its files are gone. Open the new
+          // generation (read its marker again) and read the day once more, from it alone.
+          if (!isObjectStoreError(e, 'not_found') || this.blocks.get(day) === undefined) throw e;
+          this.blocks.delete(day);
+          const fresh = await this.block(day, signal);
+          if (!fresh) throw e;
+          return fresh.select(req.matchers, req.mint, req.maxt, req.labelsOnly === true);
+        }
       }),
     );
     // Concatenate each series across days (days are in time order).

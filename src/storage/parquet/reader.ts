@@ -11,6 +11,7 @@ import { labelsFromPairs, METRIC_NAME, type Labels } from '../labels.js';
 import type { LabelMatcher } from '../matchers.js';
 import type { Series } from '../queryable.js';
 import type { ObjectStore } from '../objstore/types.js';
+import { isObjectStoreError } from '../objstore/types.js';
 import { decodeCellSamples, decodeColIndexes } from './cells.js';
 import { xorChunkNumSamples } from './xor.js';
 import { decodeCell } from './cells.js';
@@ -32,6 +33,24 @@ export function objectBuffer(store: ObjectStore, key: string, size: number, sign
       return b.byteOffset === 0 && b.byteLength === b.buffer.byteLength ? (b.buffer as ArrayBuffer) : (b.slice().buffer as ArrayBuffer);
     },
   };
+}
+
+/** First read of a footer: the footer length plus the footer, usually a few KiB. */
+const FOOTER_FETCH_BYTES = 16 * 1024;
+
+/**
+ * Runs a read of `key`, turning an error that does not say which object it concerns (hyparquet's,
+ * a cell or XOR decode error) into a BlockFormatError that names it. Object-store errors already
+ * name their object and keep their kind.
+ */
+async function naming<T>(store: ObjectStore, key: string, what: string, f: () => Promise<T> | T): Promise<T> {
+  try {
+    return await f();
+  } catch (e) {
+    if (isObjectStoreError(e) || e instanceof BlockFormatError) throw e;
+    if ((e as Error)?.name === 'AbortError' || (e as Error)?.name === 'TimeoutError') throw e;
+    throw new BlockFormatError(`${store.describe(key)}: cannot read ${what} (${(e as Error)?.message ?? String(e)}): the file is damaged; re-import that day`, { cause: e });
+  }
 }
 
 interface OpenFile {
@@ -62,7 +81,9 @@ export class BlockReader {
       const buf = objectBuffer(store, key, size, signal);
       let meta: FileMetaData;
       try {
-        meta = await parquetMetadataAsync(buf);
+        // hyparquet's default first fetch is the last 512 KiB, most of a small chunks file: ask
+        // for the tail only (it fetches again when the footer is longer).
+        meta = await parquetMetadataAsync(buf, { initialFetchSize: Math.min(size, FOOTER_FETCH_BYTES) });
       } catch (e) {
         throw new BlockFormatError(`${store.describe(key)}: not a readable Parquet file (${(e as Error).message}): re-import that day`);
       }
@@ -101,7 +122,8 @@ export class BlockReader {
     // Equality matchers let hyparquet skip row groups by statistics and bloom filters.
     const filter: Record<string, unknown> = {};
     for (const m of named) if (m.type === '=' && m.value !== '') filter[labelColumn(m.name)] = { $eq: m.value };
-    const rows = await parquetReadObjects({
+    const rows = await naming(this.store, this.labels.key, `label columns ${columns.join(', ')}`, () =>
+      parquetReadObjects({
       file: this.labels.buf,
       metadata: this.labels.meta,
       columns,
@@ -109,7 +131,8 @@ export class BlockReader {
       includeRowIndex: true,
       ...(Object.keys(filter).length ? { filter: filter as never, useBloomFilters: true } : {}),
       compressors,
-    });
+    }),
+    );
     const out: number[] = [];
     const memo = named.map(() => new Map<string, boolean>());
     for (const r of rows) {
@@ -134,16 +157,18 @@ export class BlockReader {
     if (rows.length === 0) return [];
     const names = [...this.labelNames];
     const out: Labels[] = [];
-    for (const [start, end] of contiguousRanges(rows)) {
-      const objs = await parquetReadObjects({
-        file: this.labels.buf,
-        metadata: this.labels.meta,
-        columns: names.map(labelColumn),
-        rowFormat: 'object',
-        rowStart: start,
-        rowEnd: end,
-        compressors,
-      });
+    for (const [start, end] of groupRanges(rows, this.labels.meta)) {
+      const objs = await naming(this.store, this.labels.key, `the labels of rows ${start}-${end - 1}`, () =>
+        parquetReadObjects({
+          file: this.labels.buf,
+          metadata: this.labels.meta,
+          columns: names.map(labelColumn),
+          rowFormat: 'object',
+          rowStart: start,
+          rowEnd: end,
+          compressors,
+        }),
+      );
       for (let i = start; i < end; i++) {
         if (!rowsHas(rows, i)) continue;
         const o = objs[i - start]!;
@@ -168,17 +193,19 @@ export class BlockReader {
     const cells: Uint8Array[][] = rows.map(() => []);
     if (cols.length > 0) {
       let k = 0;
-      for (const [start, end] of contiguousRanges(rows)) {
-        const objs = await parquetReadObjects({
-          file: this.chunks.buf,
-          metadata: this.chunks.meta,
-          columns: cols,
-          rowFormat: 'object',
-          rowStart: start,
-          rowEnd: end,
-          utf8: false,
-          compressors,
-        });
+      for (const [start, end] of groupRanges(rows, this.chunks.meta)) {
+        const objs = await naming(this.store, this.chunks.key, `${cols.join(', ')} of rows ${start}-${end - 1}`, () =>
+          parquetReadObjects({
+            file: this.chunks.buf,
+            metadata: this.chunks.meta,
+            columns: cols,
+            rowFormat: 'object',
+            rowStart: start,
+            rowEnd: end,
+            utf8: false,
+            compressors,
+          }),
+        );
         for (let i = start; i < end; i++) {
           if (!rowsHas(rows, i)) continue;
           const o = objs[i - start]!;
@@ -190,7 +217,7 @@ export class BlockReader {
         }
       }
     }
-    return cells.map((cs) => {
+    const decode = (cs: Uint8Array[]) => {
       let n = 0;
       for (const c of cs) for (const ch of decodeCell(c, mint, maxt)) n += xorChunkNumSamples(ch.data);
       const ts = new Float64Array(n);
@@ -198,7 +225,10 @@ export class BlockReader {
       let off = 0;
       for (const c of cs) off += decodeCellSamples(c, ts, vs, off, mint, maxt);
       return { ts: ts.subarray(0, off), vs: vs.subarray(0, off) };
-    });
+    };
+    const out: { ts: Float64Array; vs: Float64Array }[] = [];
+    for (let k = 0; k < cells.length; k++) out.push(await naming(this.store, this.chunks.key, `the chunks of row ${rows[k]} (${cols.join(', ')})`, () => decode(cells[k]!)));
+    return out;
   }
 
   /** Series matching the matchers with their samples in [mint, maxt]. */
@@ -226,8 +256,34 @@ export class BlockReader {
   }
 }
 
+/**
+ * Sorted row indexes → one [start, end) range per row group they fall in. hyparquet fetches the
+ * whole column chunk of a row group for any row of it (our pages span the chunk), so a read per
+ * row group, rather than one per run of nearby rows, fetches each chunk once instead of once per
+ * run: a matcher that picks rows spread through a group (one datacenter of every metric) read
+ * the same chunks again and again.
+ */
+function groupRanges(rows: readonly number[], meta: FileMetaData): [number, number][] {
+  const out: [number, number][] = [];
+  let g = 0;
+  let gStart = 0;
+  let gEnd = Number(meta.row_groups[0]?.num_rows ?? 0);
+  let cur: [number, number] | undefined;
+  for (const r of rows) {
+    while (r >= gEnd && g < meta.row_groups.length - 1) {
+      g++;
+      gStart = gEnd;
+      gEnd += Number(meta.row_groups[g]!.num_rows);
+      cur = undefined;
+    }
+    if (cur && cur[0] >= gStart) cur[1] = r + 1;
+    else out.push((cur = [r, r + 1]));
+  }
+  return out;
+}
+
 /** Sorted row indexes → [start, end) ranges, merging rows closer than `gap` so reads stay few. */
-function contiguousRanges(rows: readonly number[], gap = 64): [number, number][] {
+export function contiguousRanges(rows: readonly number[], gap = 64): [number, number][] {
   const out: [number, number][] = [];
   let start = rows[0]!;
   let prev = start;

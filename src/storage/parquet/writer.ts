@@ -177,9 +177,13 @@ export async function writeDayBlock(store: ObjectStore, prefix: string, dayStart
   };
   // The marker is the commit point: one atomic put switches readers to the new files.
   await store.put(`${dir}/${MARKER_FILE}`, new TextEncoder().encode(JSON.stringify(marker, null, 2) + '\n'));
-  if (previous) {
-    for (const f of Object.values(previous.files)) if (f.name !== labelsName && f.name !== chunksName) await store.delete(`${dir}/${f.name}`);
-  }
+  // Then the files no marker points at any more: the previous generation's, and those of any
+  // import that crashed before its marker (they would otherwise stay forever).
+  const keep = new Set([`${dir}/${MARKER_FILE}`, `${dir}/${labelsName}`, `${dir}/${chunksName}`]);
+  const stale = new Set<string>();
+  if (previous) for (const f of Object.values(previous.files)) stale.add(`${dir}/${f.name}`);
+  for await (const o of store.list(`${dir}/`)) if (/^g[0-9a-z]+\//.test(o.key.slice(dir.length + 1))) stale.add(o.key);
+  for (const k of stale) if (!keep.has(k)) await store.delete(k);
   return { dir, series: rows.length, samples, bytes: labelsBuf.length + chunksBuf.length, replaced: previous !== undefined };
 }
 
@@ -189,7 +193,8 @@ export async function readMarker(store: ObjectStore, dir: string, signal?: Abort
   try {
     bytes = await store.get(`${dir}/${MARKER_FILE}`, undefined, signal);
   } catch (e) {
-    if (isObjectStoreError(e, 'not_found')) return undefined;
+    // A missing bucket is not a missing day: say so, rather than "no block for <day>".
+    if (isObjectStoreError(e, 'not_found') && e.code !== 'NoSuchBucket') return undefined;
     throw e;
   }
   let m: BlockMarker;
