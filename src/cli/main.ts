@@ -6,6 +6,7 @@ import { promqltestCommand } from './promqltest.js';
 import { EXIT, queryCommand } from './query.js';
 import { serveCommand } from './serve.js';
 import { importCommand } from './import.js';
+import { fixturesCommand } from './fixtures.js';
 
 const EPILOGUE = `Exit codes:
   ${EXIT.OK}  success
@@ -13,7 +14,7 @@ const EPILOGUE = `Exit codes:
   ${EXIT.USAGE}  usage error: unknown command or flag, missing or malformed argument
   ${EXIT.SOURCE}  a data source could not be opened or read
 
-Planned: gate, daemon, backtest, serve. Documentation: docs/cli.md`;
+Planned: gate, daemon, backtest. Documentation: docs/cli.md`;
 
 /** Thrown from the fail handler so that yargs stops after a usage error. */
 class UsageStop extends Error {}
@@ -43,6 +44,7 @@ export async function main(args: string[]): Promise<number> {
       .command(promqltestCommand)
       .command(serveCommand)
       .command(importCommand)
+      .command(fixturesCommand)
       .demandCommand(1, 'Give a command.')
       .recommendCommands()
       .strict()
