@@ -40,6 +40,12 @@ export interface BlockWriteOptions {
   bloomFilterLabels?: readonly string[];
   /** Clock for the generation name and the marker (injectable for tests). */
   now?: () => number;
+  /**
+   * Name of the generation folder (default: from the clock plus randomness). A fixed name makes
+   * writing the same data twice give the same keys and bytes (bundled fixtures); it must look
+   * like the generated ones: `g` then lowercase letters and digits.
+   */
+  generation?: string;
 }
 
 /** What a block write produced. */
@@ -156,7 +162,10 @@ export async function writeDayBlock(store: ObjectStore, prefix: string, dayStart
   const chunksBuf = new Uint8Array(parquetWriteBuffer({ columnData: chunkColumns, rowGroupSize, kvMetadata: meta, createdBy: 'hmd' }));
 
   const now = opts.now ?? Date.now;
-  const gen = `g${now().toString(36)}${Math.floor(Math.random() * 36 ** 4).toString(36).padStart(4, '0')}`;
+  if (opts.generation !== undefined && !/^g[0-9a-z]+$/.test(opts.generation)) {
+    throw new Error(`generation ${JSON.stringify(opts.generation)}: must be g followed by lowercase letters and digits`);
+  }
+  const gen = opts.generation ?? `g${now().toString(36)}${Math.floor(Math.random() * 36 ** 4).toString(36).padStart(4, '0')}`;
   const dir = dayDir(prefix, dayStartMs);
   // Each generation in a folder of its own, with parquet-common's file names inside.
   const labelsName = `${gen}/0.labels.parquet`;
