@@ -203,6 +203,8 @@ export class BlockReader {
             rowStart: start,
             rowEnd: end,
             utf8: false,
+            // Pages outside [start, end) are skipped through the offset index.
+            useOffsetIndex: true,
             compressors,
           }),
         );

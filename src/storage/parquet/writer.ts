@@ -31,6 +31,9 @@ import {
   type BlockMarker,
 } from './layout.js';
 
+/** Target size of a data page in the chunks file. */
+const DATA_PAGE_BYTES = 128 * 1024;
+
 export interface BlockWriteOptions {
   /** Time slice per data column, ms (default 8h). Must divide a day. */
   dataColumnMs?: number;
@@ -159,7 +162,8 @@ export async function writeDayBlock(store: ObjectStore, prefix: string, dayStart
     statistics: false,
     encoding: 'DELTA_LENGTH_BYTE_ARRAY',
   }));
-  const chunksBuf = new Uint8Array(parquetWriteBuffer({ columnData: chunkColumns, rowGroupSize, kvMetadata: meta, createdBy: 'hmd' }));
+  // Small data pages plus the offset index let a read of a few rows fetch a few pages, not a row group.
+  const chunksBuf = new Uint8Array(parquetWriteBuffer({ columnData: chunkColumns, rowGroupSize, pageSize: DATA_PAGE_BYTES, kvMetadata: meta, createdBy: 'hmd' }));
 
   const now = opts.now ?? Date.now;
   if (opts.generation !== undefined && !/^g[0-9a-z]+$/.test(opts.generation)) {
