@@ -15,6 +15,8 @@ import { DAY_MS, daysBetween, dayDir, MARKER_FILE } from './layout.js';
 /** Widest range of days a sample select reads (ten years). */
 const MAX_SCAN_DAYS = 3660;
 import { BlockReader } from './reader.js';
+// Cloudflare parquet-tsdb-poc days (meta.pb instead of block.json): see cloudflare.ts.
+import { CfBlockReader } from './cloudflare.js';
 import { readMarker } from './writer.js';
 
 export interface ParquetQueryableOptions {
@@ -33,7 +35,7 @@ export class MissingBlockError extends Error {
 
 /** Parquet history as a Queryable. */
 export class ParquetQueryable implements Queryable {
-  private readonly blocks = new Map<number, Promise<BlockReader | undefined>>();
+  private readonly blocks = new Map<number, Promise<BlockReader | CfBlockReader | undefined>>();
   readonly prefix: string;
 
   constructor(
@@ -44,11 +46,15 @@ export class ParquetQueryable implements Queryable {
   }
 
   /** The opened block of a day, or undefined when the day has none. */
-  private block(day: number, signal?: AbortSignal): Promise<BlockReader | undefined> {
+  private block(day: number, signal?: AbortSignal): Promise<BlockReader | CfBlockReader | undefined> {
     let p = this.blocks.get(day);
     if (!p) {
       const dir = dayDir(this.prefix, day);
-      p = readMarker(this.store, dir, signal).then((m) => (m ? BlockReader.open(this.store, dir, m, day, signal) : undefined));
+      // hmd's marker first; only a day without one is looked up in Cloudflare's layout (its
+      // `meta.pb` in the same day directory), so native days cost no extra request.
+      p = readMarker(this.store, dir, signal).then((m): Promise<BlockReader | CfBlockReader | undefined> =>
+        m ? BlockReader.open(this.store, dir, m, day, signal) : CfBlockReader.openIfPresent(this.store, dir, signal),
+      );
       // A failed open is not cached: the next query tries again.
       p.catch(() => this.blocks.delete(day));
       this.blocks.set(day, p);
@@ -62,12 +68,15 @@ export class ParquetQueryable implements Queryable {
     if (this.dayList && now - this.dayList.at < 60_000) return this.dayList.days;
     const days: number[] = [];
     const base = this.prefix === '' ? '' : this.prefix.replace(/\/+$/, '') + '/';
-    const re = /^(\d{4})\/(\d{2})\/(\d{2})\/block\.json$/;
+    // A day is stored when it has hmd's marker or (Cloudflare's layout) a meta.pb.
+    const re = /^(\d{4})\/(\d{2})\/(\d{2})\/(?:block\.json|meta\.pb)$/;
     for await (const o of this.store.list(base, signal)) {
       const m = re.exec(o.key.slice(base.length));
       if (m) days.push(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3])));
     }
     days.sort((a, b) => a - b);
+    // A day with both files is listed once (block.json wins when it is opened).
+    for (let i = days.length - 1; i > 0; i--) if (days[i] === days[i - 1]) days.splice(i, 1);
     this.dayList = { at: now, days };
     return days;
   }
