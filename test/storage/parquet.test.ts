@@ -66,8 +66,9 @@ class RecordingStore implements ObjectStore {
   constructor(readonly inner: ObjectStore) {
     this.type = inner.type;
   }
+  /** What went through this recorder (a query's scoped view is the recorder itself). */
   get stats(): Readonly<ObjectStoreStats> {
-    return this.inner.stats;
+    return { requests: this.gets.length, bytesRead: this.bytesOf(), bytesWritten: 0, retries: 0 };
   }
   describe(key?: string): string {
     return this.inner.describe(key);

@@ -22,7 +22,7 @@ import type { Series } from '../queryable.js';
 import type { ObjectStore } from '../objstore/types.js';
 import { isObjectStoreError } from '../objstore/types.js';
 import { chunksNumSamples, decodeCfCell, decodeCfMeta, decodeChunkSamples, decodeColIndexes, type CellChunk, type CfMeta } from './cells.js';
-import { BlockFormatError, objectBuffer } from './reader.js';
+import { BlockFormatError, objectBuffer, rebind, type OpenFile } from './reader.js';
 
 /** The per-day metadata object Cloudflare's converter writes last. */
 export const CF_META_FILE = 'meta.pb';
@@ -88,11 +88,6 @@ async function naming<T>(store: ObjectStore, key: string, what: string, f: () =>
   }
 }
 
-interface OpenFile {
-  key: string;
-  buf: AsyncBuffer;
-  meta: FileMetaData;
-}
 
 /** One shard: a labels file and a chunks file with aligned rows. */
 class CfShard {
@@ -254,6 +249,11 @@ export class CfBlockReader {
     private readonly shards: readonly CfShard[],
   ) {}
 
+  /** This day read through `store` (a scoped view), so a query's reads are counted on its own. */
+  withStore(store: ObjectStore): CfBlockReader {
+    return new CfBlockReader(store, this.dir, this.meta, this.shards.map((sh) => new CfShard(store, rebind(sh.labels, store), rebind(sh.chunks, store))));
+  }
+
   /** Opens the day in `dir` if it has a `meta.pb`; undefined when it has none. */
   static async openIfPresent(store: ObjectStore, dir: string, signal?: AbortSignal): Promise<CfBlockReader | undefined> {
     const meta = await readCfMeta(store, dir, signal);
@@ -282,7 +282,7 @@ export class CfBlockReader {
         if (isObjectStoreError(e)) throw e;
         throw new BlockFormatError(`${store.describe(key)}: not a readable Parquet file (${(e as Error).message}): re-export that day`, { cause: e });
       }
-      return { key, buf, meta: fm };
+      return { key, size, buf, meta: fm };
     };
     const shards = await Promise.all(
       Array.from({ length: meta.shards }, async (_, s) => {

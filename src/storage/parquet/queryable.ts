@@ -46,14 +46,15 @@ export class ParquetQueryable implements Queryable {
   }
 
   /** The opened block of a day, or undefined when the day has none. */
-  private block(day: number, signal?: AbortSignal): Promise<BlockReader | CfBlockReader | undefined> {
+  private block(day: number, signal?: AbortSignal, io: ObjectStore = this.store): Promise<BlockReader | CfBlockReader | undefined> {
     let p = this.blocks.get(day);
     if (!p) {
       const dir = dayDir(this.prefix, day);
+      // Opened through the view of the query that first needs it, which pays for the footers.
       // hmd's marker first; only a day without one is looked up in Cloudflare's layout (its
       // `meta.pb` in the same day directory), so native days cost no extra request.
-      p = readMarker(this.store, dir, signal).then((m): Promise<BlockReader | CfBlockReader | undefined> =>
-        m ? BlockReader.open(this.store, dir, m, day, signal) : CfBlockReader.openIfPresent(this.store, dir, signal),
+      p = readMarker(io, dir, signal).then((m): Promise<BlockReader | CfBlockReader | undefined> =>
+        m ? BlockReader.open(io, dir, m, day, signal) : CfBlockReader.openIfPresent(io, dir, signal),
       );
       // A failed open is not cached: the next query tries again.
       p.catch(() => this.blocks.delete(day));
@@ -100,12 +101,14 @@ export class ParquetQueryable implements Queryable {
   }
 
   async select(req: SelectRequest, signal?: AbortSignal): Promise<SelectResult> {
-    const before = { ...this.store.stats };
+    // A view of the store with counters of its own: the bytes this select read, even while
+    // other queries read the same store.
+    const io = this.store.scoped();
     const days = await this.daysFor(req, signal);
     const warnings: string[] = [];
     const perDay = await Promise.all(
       days.map(async (day) => {
-        const b = await this.block(day, signal);
+        const b = await this.block(day, signal, io);
         if (!b) {
           const what = `${this.store.describe(`${dayDir(this.prefix, day)}/${MARKER_FILE}`)}: no block for ${new Date(day).toISOString().slice(0, 10)}`;
           if (!this.opts.allowMissingDays) throw new MissingBlockError(`${what}: the store holds no data for that day (import it, or query a range the store covers)`);
@@ -113,15 +116,15 @@ export class ParquetQueryable implements Queryable {
           return [] as Series[];
         }
         try {
-          return await b.select(req.matchers, req.mint, req.maxt, req.labelsOnly === true);
+          return await b.withStore(io).select(req.matchers, req.mint, req.maxt, req.labelsOnly === true);
         } catch (e) {
           // The block was re-imported since it was opened: its files are gone. Open the new
           // generation (read its marker again) and read the day once more, from it alone.
           if (!isObjectStoreError(e, 'not_found') || this.blocks.get(day) === undefined) throw e;
           this.blocks.delete(day);
-          const fresh = await this.block(day, signal);
+          const fresh = await this.block(day, signal, io);
           if (!fresh) throw e;
-          return fresh.select(req.matchers, req.mint, req.maxt, req.labelsOnly === true);
+          return fresh.withStore(io).select(req.matchers, req.mint, req.maxt, req.labelsOnly === true);
         }
       }),
     );
@@ -143,11 +146,10 @@ export class ParquetQueryable implements Queryable {
       series.push(s);
     }
     series.sort((a, b) => compareLabels(a.labels, b.labels));
-    const after = this.store.stats;
     return {
       series,
       warnings,
-      stats: { seriesFetched: series.length, samplesFetched: samples, bytesRead: after.bytesRead - before.bytesRead },
+      stats: { seriesFetched: series.length, samplesFetched: samples, bytesRead: io.stats.bytesRead },
     };
   }
 

@@ -53,10 +53,16 @@ async function naming<T>(store: ObjectStore, key: string, what: string, f: () =>
   }
 }
 
-interface OpenFile {
+export interface OpenFile {
   key: string;
+  size: number;
   buf: AsyncBuffer;
   meta: FileMetaData;
+}
+
+/** The same opened file read through another store view (its footer stays parsed). */
+export function rebind(f: OpenFile, store: ObjectStore): OpenFile {
+  return { ...f, buf: objectBuffer(store, f.key, f.size) };
 }
 
 /** One day's block, opened (footers read). */
@@ -71,6 +77,11 @@ export class BlockReader {
     readonly labelNames: ReadonlySet<string>,
     readonly dayStart: number,
   ) {}
+
+  /** This block read through `store` (a scoped view), so a query's reads are counted on its own. */
+  withStore(store: ObjectStore): BlockReader {
+    return new BlockReader(store, this.dir, this.marker, rebind(this.labels, store), rebind(this.chunks, store), this.labelNames, this.dayStart);
+  }
 
   /** Opens a block whose marker was read, reading both files' footers. */
   static async open(store: ObjectStore, dir: string, marker: BlockMarker, dayStart: number, signal?: AbortSignal): Promise<BlockReader> {
@@ -87,7 +98,7 @@ export class BlockReader {
       } catch (e) {
         throw new BlockFormatError(`${store.describe(key)}: not a readable Parquet file (${(e as Error).message}): re-import that day`);
       }
-      return { key, buf, meta };
+      return { key, size, buf, meta };
     };
     const labels = await open(marker.files['labels']!.name, marker.files['labels']!.bytes);
     const chunks = await open(marker.files['chunks']!.name, marker.files['chunks']!.bytes);
