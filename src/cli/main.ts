@@ -1,12 +1,12 @@
 /** The `hmd` command line: one sub-command per job. `bin/hmd.js` calls `main`. */
 
-import { readFileSync } from 'node:fs';
 import yargs from 'yargs';
 import { promqltestCommand } from './promqltest.js';
 import { EXIT, queryCommand } from './query.js';
 import { serveCommand } from './serve.js';
 import { importCommand } from './import.js';
 import { fixturesCommand } from './fixtures.js';
+import { packageVersion } from './options.js';
 
 const EPILOGUE = `Exit codes:
   ${EXIT.OK}  success
@@ -18,16 +18,6 @@ Planned: gate, daemon, backtest. Documentation: docs/cli.md`;
 
 /** Thrown from the fail handler so that yargs stops after a usage error. */
 class UsageStop extends Error {}
-
-function packageVersion(): string {
-  try {
-    // dist/src/cli/main.js -> package.json at the repository root
-    const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version?: string };
-    return pkg.version ?? 'unknown';
-  } catch {
-    return 'unknown';
-  }
-}
 
 /**
  * Runs the CLI on `args` (without node and the script) and returns the exit code: the

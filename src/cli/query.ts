@@ -12,6 +12,7 @@ import { invalidParameter, parseDuration, parseTime } from './time.js';
 import { existsSync, statSync } from 'node:fs';
 import { openObjectStore } from '../storage/objstore/open.js';
 import { ParquetQueryable } from '../storage/parquet/queryable.js';
+import { DATA_OPTION, maxSamplesProblem } from './options.js';
 
 /** hmd's exit codes (documented in docs/cli.md and `hmd --help`). */
 export const EXIT = {
@@ -62,13 +63,7 @@ export const queryCommand: CommandModule<object, QueryArgs> = {
   builder: (y: Argv) =>
     y
       .positional('expr', { type: 'string', describe: 'The PromQL expression (quote it; put it after -- if it starts with -)', demandOption: true })
-      .option('data', {
-        alias: 'd',
-        requiresArg: true,
-        type: 'string',
-        demandOption: true,
-        describe: 'Data source: an OpenMetrics text file (.om, .txt or .prom)',
-      })
+      .option('data', DATA_OPTION)
       .option('time', { type: 'string', requiresArg: true, describe: 'Instant query at this time: RFC3339 or Unix seconds [default: now]' })
       .option('start', { type: 'string', requiresArg: true, describe: 'Range query start: RFC3339 or Unix seconds' })
       .option('end', { type: 'string', requiresArg: true, describe: 'Range query end: RFC3339 or Unix seconds' })
@@ -97,8 +92,8 @@ export const queryCommand: CommandModule<object, QueryArgs> = {
           const missing = (['start', 'end', 'step'] as const).filter((k) => a[k] === undefined);
           return `A range query needs --start, --end and --step (missing ${missing.map((k) => '--' + k).join(', ')}).`;
         }
-        const max = a['max-samples'];
-        if (typeof max !== 'number' || !Number.isInteger(max) || max <= 0) return '--max-samples must be a positive integer.';
+        const max = maxSamplesProblem(a['max-samples']);
+        if (max) return max;
         return true;
       })
       .example("$0 query -d fixtures/demo.om --time 2025-06-12T12:00:00Z 'sum by (code) (rate(http_requests_total[5m]))'", 'instant query')

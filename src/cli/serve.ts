@@ -1,6 +1,5 @@
 /** `hmd serve`: the Prometheus HTTP query API over a data source (src/server/). */
 
-import { readFileSync } from 'node:fs';
 import type { Argv, CommandModule } from 'yargs';
 import { PromQLError } from '../promql/errors.js';
 import { PrometheusApi } from '../server/api.js';
@@ -8,6 +7,7 @@ import { startHttpServer, type RunningServer } from '../server/http.js';
 import type { Queryable } from '../storage/queryable.js';
 import { EXIT, openSource, UnknownSourceError } from './query.js';
 import { parseDuration } from './time.js';
+import { DATA_OPTION, maxSamplesProblem, packageVersion } from './options.js';
 
 export interface ServeArgs {
   data: string;
@@ -36,13 +36,7 @@ export const serveCommand: CommandModule<object, ServeArgs> = {
   describe: 'Serve the Prometheus HTTP query API over a data source (for Grafana, promtool, fan-out)',
   builder: (y: Argv) =>
     y
-      .option('data', {
-        alias: 'd',
-        requiresArg: true,
-        type: 'string',
-        demandOption: true,
-        describe: 'Data source: an OpenMetrics text file (.om, .txt or .prom)',
-      })
+      .option('data', DATA_OPTION)
       .option('listen', {
         requiresArg: true,
         type: 'string',
@@ -57,8 +51,8 @@ export const serveCommand: CommandModule<object, ServeArgs> = {
         for (const k of ['data', 'listen', 'lookback-delta', 'timeout', 'max-samples']) {
           if (Array.isArray(a[k])) return `--${k} was given more than once.`;
         }
-        const max = a['max-samples'];
-        if (typeof max !== 'number' || !Number.isInteger(max) || max <= 0) return '--max-samples must be a positive integer.';
+        const max = maxSamplesProblem(a['max-samples']);
+        if (max) return max;
         if (typeof a['listen'] === 'string' && parseListen(a['listen']) === undefined) {
           return `--listen ${JSON.stringify(a['listen'])}: expected host:port, [ipv6]:port or :port (port 0-65535).`;
         }
@@ -95,16 +89,6 @@ export function parseListen(s: string): { host: string | undefined; port: number
   if (port > 65535) return undefined;
   const host = m[1] ?? m[2]!;
   return { host: host === '' ? undefined : host, port };
-}
-
-function packageVersion(): string {
-  try {
-    // dist/src/cli/serve.js -> package.json at the repository root
-    const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version?: string };
-    return pkg.version ?? 'unknown';
-  } catch {
-    return 'unknown';
-  }
 }
 
 /** Runs `hmd serve` until SIGTERM, SIGINT or `io.stop`; returns the exit code. */

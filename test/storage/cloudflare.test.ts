@@ -14,10 +14,9 @@ import type { ColumnSource } from 'hyparquet-writer';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Engine } from '../../src/promql/engine.js';
-import type { QueryResult } from '../../src/promql/result.js';
 import { formatLabels, labelsFromRecord } from '../../src/storage/labels.js';
 import { matcher, type LabelMatcher } from '../../src/storage/matchers.js';
-import { MemoryStore } from '../../src/storage/memory.js';
+import type { MemoryStore } from '../../src/storage/memory.js';
 import { labelsHash } from '../../src/storage/hash.js';
 import { LocalObjectStore } from '../../src/storage/objstore/local.js';
 import type { ObjectStore } from '../../src/storage/objstore/types.js';
@@ -30,48 +29,13 @@ import { encodeXorChunk } from '../../src/storage/parquet/xor.js';
 import type { Series } from '../../src/storage/queryable.js';
 import { lowerBound } from '../../src/storage/queryable.js';
 import { setStale } from '../../src/storage/stale.js';
+import { prng } from '../../src/util/random.js';
+import { canon, memoryOf, sameBits } from '../helpers/series.js';
 
 // ---- helpers ----------------------------------------------------------------------------------
 
 function tempDir(tag: string): string {
   return mkdtempSync(join(tmpdir(), `hmd-cf-${tag}-`));
-}
-
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function fmtNum(v: number): string {
-  return Object.is(v, -0) ? '-0' : String(v);
-}
-
-function canon(r: QueryResult): string {
-  const v = r.value;
-  switch (v.type) {
-    case 'vector':
-      return `vector\n${v.samples.map((s) => `${formatLabels(s.labels)} @${s.t} ${fmtNum(s.v)}`).join('\n')}`;
-    case 'matrix':
-      return `matrix\n${v.series.map((s) => `${formatLabels(s.labels)} ${Array.from(s.timestamps, (t, i) => `${t}:${fmtNum(s.values[i]!)}`).join(' ')}`).join('\n')}`;
-    case 'scalar':
-      return `scalar @${v.t} ${fmtNum(v.v)}`;
-    case 'string':
-      return `string @${v.t} ${v.v}`;
-  }
-}
-
-function sameBits(a: Float64Array, b: Float64Array): boolean {
-  if (a.length !== b.length) return false;
-  const x = new BigUint64Array(a.buffer, a.byteOffset, a.length);
-  const y = new BigUint64Array(b.buffer, b.byteOffset, b.length);
-  for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return false;
-  return true;
 }
 
 // ---- generated history: four UTC days ---------------------------------------------------------
@@ -92,7 +56,7 @@ function scrapeTimes(r: () => number, gapAt?: number): number[] {
 }
 
 function generateHistory(): Series[] {
-  const r = rng(7);
+  const r = prng(7);
   const out: Series[] = [];
   const add = (rec: Record<string, string>, ts: number[], value: (i: number) => number, stale?: (i: number) => boolean) => {
     const values = new Float64Array(ts.length);
@@ -135,12 +99,6 @@ function generateHistory(): Series[] {
 }
 
 const HISTORY = generateHistory();
-
-function memoryOf(series: readonly Series[]): MemoryStore {
-  const m = new MemoryStore();
-  for (const s of series) m.appendSeries(s.labels, s.timestamps, s.values);
-  return m;
-}
 
 // ---- a Cloudflare-layout writer (as parquet-tsdb-poc lays days out) ---------------------------
 

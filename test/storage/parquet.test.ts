@@ -14,10 +14,8 @@ import { parquetWriteBuffer } from 'hyparquet-writer';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Engine } from '../../src/promql/engine.js';
-import type { QueryResult } from '../../src/promql/result.js';
 import { formatLabels, labelsFromRecord, type Labels } from '../../src/storage/labels.js';
 import { matcher, type LabelMatcher } from '../../src/storage/matchers.js';
-import { MemoryStore } from '../../src/storage/memory.js';
 import { LocalObjectStore } from '../../src/storage/objstore/local.js';
 import type { GetOptions, ObjectInfo, ObjectStore, ObjectStoreStats, PutBody } from '../../src/storage/objstore/types.js';
 import { writeBlocks } from '../../src/storage/parquet/import.js';
@@ -26,6 +24,8 @@ import { ParquetQueryable } from '../../src/storage/parquet/queryable.js';
 import { readMarker, writeDayBlock } from '../../src/storage/parquet/writer.js';
 import type { Series } from '../../src/storage/queryable.js';
 import { setStale } from '../../src/storage/stale.js';
+import { prng } from '../../src/util/random.js';
+import { canon, memoryOf, sameBits } from '../helpers/series.js';
 
 // dist/test/storage/parquet.test.js -> repository root
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -34,18 +34,6 @@ const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
 function tempDir(tag: string): string {
   return mkdtempSync(join(tmpdir(), `hmd-parquet-${tag}-`));
-}
-
-/** A deterministic PRNG (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** One get as the store saw it. */
@@ -106,34 +94,6 @@ class RecordingStore implements ObjectStore {
   }
 }
 
-/** Bit-exact float equality (NaN payloads included). */
-function sameBits(a: Float64Array, b: Float64Array): boolean {
-  if (a.length !== b.length) return false;
-  const x = new BigUint64Array(a.buffer, a.byteOffset, a.length);
-  const y = new BigUint64Array(b.buffer, b.byteOffset, b.length);
-  for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return false;
-  return true;
-}
-
-function fmtNum(v: number): string {
-  return Object.is(v, -0) ? '-0' : String(v);
-}
-
-/** A query result as text, bit-for-bit on values (the same evaluator runs on both sides). */
-function canon(r: QueryResult): string {
-  const v = r.value;
-  switch (v.type) {
-    case 'vector':
-      return `vector\n${v.samples.map((s) => `${formatLabels(s.labels)} @${s.t} ${fmtNum(s.v)}`).join('\n')}`;
-    case 'matrix':
-      return `matrix\n${v.series.map((s) => `${formatLabels(s.labels)} ${Array.from(s.timestamps, (t, i) => `${t}:${fmtNum(s.values[i]!)}`).join(' ')}`).join('\n')}`;
-    case 'scalar':
-      return `scalar @${v.t} ${fmtNum(v.v)}`;
-    case 'string':
-      return `string @${v.t} ${v.v}`;
-  }
-}
-
 // ---- generated history over 3 UTC days --------------------------------------------------------
 
 const T0 = Date.UTC(2025, 5, 11, 14, 0, 0); // 2025-06-11 14:00
@@ -152,7 +112,7 @@ function scrapeTimes(r: () => number, gapAt?: number): number[] {
 }
 
 function generateHistory(): Series[] {
-  const r = rng(42);
+  const r = prng(42);
   const out: Series[] = [];
   const add = (rec: Record<string, string>, ts: number[], value: (i: number, t: number) => number, stale?: (i: number) => boolean) => {
     const timestamps = Float64Array.from(ts);
@@ -209,12 +169,6 @@ function generateHistory(): Series[] {
 }
 
 const HISTORY = generateHistory();
-
-function memoryOf(series: readonly Series[]): MemoryStore {
-  const m = new MemoryStore();
-  for (const s of series) m.appendSeries(s.labels, s.timestamps, s.values);
-  return m;
-}
 
 // ---- round trip -------------------------------------------------------------------------------
 
@@ -303,7 +257,7 @@ const PER_METRIC = 60; // 2,400 series
 
 function bigBlockSeries(): Series[] {
   const out: Series[] = [];
-  const r = rng(7);
+  const r = prng(7);
   const n = DAY_MS / 300_000;
   for (let m = 0; m < N_METRICS; m++) {
     for (let k = 0; k < PER_METRIC; k++) {

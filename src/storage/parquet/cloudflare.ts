@@ -14,15 +14,15 @@
  * time range, for those rows only. Every read is a ranged read through the object store.
  */
 
-import { parquetMetadataAsync, parquetReadObjects, rowIndex, type AsyncBuffer, type FileMetaData } from 'hyparquet';
+import { parquetMetadataAsync, parquetReadObjects, type FileMetaData } from 'hyparquet';
 import { compressors } from 'hyparquet-compressors';
-import { compareLabels, labelsFromPairs, labelsKey, type Labels } from '../labels.js';
+import { compareLabels, labelsKey, type Labels } from '../labels.js';
 import type { LabelMatcher } from '../matchers.js';
 import type { Series } from '../queryable.js';
 import type { ObjectStore } from '../objstore/types.js';
 import { isObjectStoreError } from '../objstore/types.js';
 import { chunksNumSamples, decodeCfCell, decodeCfMeta, decodeChunkSamples, decodeColIndexes, type CellChunk, type CfMeta } from './cells.js';
-import { BlockFormatError, objectBuffer, rebind, type OpenFile } from './reader.js';
+import { BlockFormatError, forEachRowCell, matchRows, naming as nameErrors, objectBuffer, readRowLabels, rebind, rowsHas, type OpenFile } from './reader.js';
 
 /** The per-day metadata object Cloudflare's converter writes last. */
 export const CF_META_FILE = 'meta.pb';
@@ -77,17 +77,13 @@ export async function readCfMeta(store: ObjectStore, dir: string, signal?: Abort
   return meta;
 }
 
-/** Runs a read of `key`, turning an error that does not name its object into one that does. */
-async function naming<T>(store: ObjectStore, key: string, what: string, f: () => Promise<T> | T): Promise<T> {
-  try {
-    return await f();
-  } catch (e) {
-    if (isObjectStoreError(e) || e instanceof BlockFormatError) throw e;
-    if ((e as Error)?.name === 'AbortError' || (e as Error)?.name === 'TimeoutError') throw e;
-    throw new BlockFormatError(`${store.describe(key)}: cannot read ${what} (${(e as Error)?.message ?? String(e)}): the Cloudflare export is damaged; re-export that day`, { cause: e });
-  }
-}
+/** What a read error of a Cloudflare export tells the user to do. */
+const REEXPORT = 'the Cloudflare export is damaged; re-export that day';
 
+/** Runs a read of `key`, turning an error that does not name its object into one that does. */
+function naming<T>(store: ObjectStore, key: string, what: string, f: () => Promise<T> | T): Promise<T> {
+  return nameErrors(store, key, what, f, REEXPORT);
+}
 
 /** One shard: a labels file and a chunks file with aligned rows. */
 class CfShard {
@@ -114,41 +110,8 @@ class CfShard {
     return Number(this.labels.meta.num_rows);
   }
 
-  async matchingRows(matchers: readonly LabelMatcher[]): Promise<number[]> {
-    for (const m of matchers) if (!this.labelCols.has(m.name) && !m.matches('')) return [];
-    const named = matchers.filter((m) => this.labelCols.has(m.name));
-    if (named.length === 0) return Array.from({ length: this.rows }, (_, i) => i);
-    const columns = [...new Set(named.map((m) => cfLabelColumn(m.name)))];
-    const filter: Record<string, unknown> = {};
-    for (const m of named) if (m.type === '=' && m.value !== '') filter[cfLabelColumn(m.name)] = { $eq: m.value };
-    const rows = await naming(this.store, this.labels.key, `label columns ${columns.join(', ')}`, () =>
-      parquetReadObjects({
-        file: this.labels.buf,
-        metadata: this.labels.meta,
-        columns,
-        rowFormat: 'object',
-        includeRowIndex: true,
-        ...(Object.keys(filter).length ? { filter: filter as never, useBloomFilters: true } : {}),
-        compressors,
-      }),
-    );
-    const out: number[] = [];
-    const memo = named.map(() => new Map<string, boolean>());
-    for (const r of rows) {
-      let ok = true;
-      for (let k = 0; k < named.length && ok; k++) {
-        const m = named[k]!;
-        const v = (r[cfLabelColumn(m.name)] as string | null | undefined) ?? '';
-        let hit = memo[k]!.get(v);
-        if (hit === undefined) {
-          hit = m.matches(v);
-          memo[k]!.set(v, hit);
-        }
-        ok = hit;
-      }
-      if (ok) out.push((r as Record<symbol, number>)[rowIndex]!);
-    }
-    return out.sort((a, b) => a - b);
+  matchingRows(matchers: readonly LabelMatcher[]): Promise<number[]> {
+    return matchRows(this.store, this.labels, matchers, (n) => (this.labelCols.has(n) ? cfLabelColumn(n) : undefined), REEXPORT);
   }
 
   /**
@@ -188,54 +151,25 @@ class CfShard {
     return cols;
   }
 
-  async rowLabels(rows: readonly number[]): Promise<Labels[]> {
-    if (rows.length === 0) return [];
+  rowLabels(rows: readonly number[]): Promise<Labels[]> {
     const all = [...this.labelCols.keys()].map(cfLabelColumn);
-    const out: Labels[] = [];
-    for (const [start, end] of groupRanges(rows, this.labels.meta)) {
-      const cols = (await this.indexedColumns(rows, start, end)) ?? all;
-      const objs =
-        cols.length === 0
-          ? []
-          : await naming(this.store, this.labels.key, `the labels of rows ${start}-${end - 1}`, () =>
-              parquetReadObjects({ file: this.labels.buf, metadata: this.labels.meta, columns: cols, rowFormat: 'object', rowStart: start, rowEnd: end, compressors }),
-            );
-      for (let i = start; i < end; i++) {
-        if (!rowsHas(rows, i)) continue;
-        const o = objs[i - start] ?? {};
-        const pairs: [string, string][] = [];
-        for (const c of cols) {
-          const v = o[c] as string | null | undefined;
-          if (v !== null && v !== undefined && v !== '') pairs.push([c.slice(CF_LABEL_COLUMN_PREFIX.length), v]);
-        }
-        out.push(labelsFromPairs(pairs));
-      }
-    }
-    return out;
+    return readRowLabels(this.store, this.labels, rows, async (start, end) => (await this.indexedColumns(rows, start, end)) ?? all, CF_LABEL_COLUMN_PREFIX, REEXPORT);
   }
 
   /** The chunks overlapping [mint, maxt] of the given rows, from the chunk columns `cols`. */
   async rowChunks(rows: readonly number[], cols: readonly string[], mint: number, maxt: number): Promise<CellChunk[][]> {
     const out: CellChunk[][] = rows.map(() => []);
-    if (cols.length === 0 || rows.length === 0) return out;
-    let k = 0;
-    for (const [start, end] of groupRanges(rows, this.chunks.meta)) {
-      const objs = await naming(this.store, this.chunks.key, `${cols.join(', ')} of rows ${start}-${end - 1}`, () =>
-        parquetReadObjects({ file: this.chunks.buf, metadata: this.chunks.meta, columns: [...cols], rowFormat: 'object', rowStart: start, rowEnd: end, utf8: false, useOffsetIndex: true, compressors }),
-      );
-      for (let i = start; i < end; i++) {
-        if (!rowsHas(rows, i)) continue;
-        const o = objs[i - start]!;
-        for (const c of cols) {
-          const cell = o[c] as Uint8Array | null | undefined;
-          if (cell && cell.length) {
-            const list = await naming(this.store, this.chunks.key, `${c} of row ${i}`, () => decodeCfCell(cell, mint, maxt));
-            for (const ch of list) out[k]!.push(ch);
-          }
-        }
-        k++;
-      }
-    }
+    await forEachRowCell(
+      this.store,
+      this.chunks,
+      rows,
+      cols,
+      async (k, c, cell, i) => {
+        const list = await naming(this.store, this.chunks.key, `${c} of row ${i}`, () => decodeCfCell(cell, mint, maxt));
+        for (const ch of list) out[k]!.push(ch);
+      },
+      REEXPORT,
+    );
     return out;
   }
 }
@@ -367,35 +301,4 @@ export class CfBlockReader {
   get span(): { mint: number; maxt: number } {
     return { mint: this.meta.mint, maxt: this.meta.maxt };
   }
-}
-
-/** Sorted row indexes → one [start, end) range per row group they fall in (as reader.ts). */
-function groupRanges(rows: readonly number[], meta: FileMetaData): [number, number][] {
-  const out: [number, number][] = [];
-  let g = 0;
-  let gStart = 0;
-  let gEnd = Number(meta.row_groups[0]?.num_rows ?? 0);
-  let cur: [number, number] | undefined;
-  for (const r of rows) {
-    while (r >= gEnd && g < meta.row_groups.length - 1) {
-      g++;
-      gStart = gEnd;
-      gEnd += Number(meta.row_groups[g]!.num_rows);
-      cur = undefined;
-    }
-    if (cur && cur[0] >= gStart) cur[1] = r + 1;
-    else out.push((cur = [r, r + 1]));
-  }
-  return out;
-}
-
-function rowsHas(rows: readonly number[], i: number): boolean {
-  let lo = 0;
-  let hi = rows.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (rows[mid]! < i) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo < rows.length && rows[lo] === i;
 }

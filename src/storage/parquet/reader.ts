@@ -38,18 +38,21 @@ export function objectBuffer(store: ObjectStore, key: string, size: number, sign
 /** First read of a footer: the footer length plus the footer, usually a few KiB. */
 const FOOTER_FETCH_BYTES = 16 * 1024;
 
+/** What a read error of a native block tells the user to do. */
+const REIMPORT = 'the file is damaged; re-import that day';
+
 /**
  * Runs a read of `key`, turning an error that does not say which object it concerns (hyparquet's,
- * a cell or XOR decode error) into a BlockFormatError that names it. Object-store errors already
- * name their object and keep their kind.
+ * a cell or XOR decode error) into a BlockFormatError that names it and says `remedy`.
+ * Object-store errors already name their object and keep their kind.
  */
-async function naming<T>(store: ObjectStore, key: string, what: string, f: () => Promise<T> | T): Promise<T> {
+export async function naming<T>(store: ObjectStore, key: string, what: string, f: () => Promise<T> | T, remedy = REIMPORT): Promise<T> {
   try {
     return await f();
   } catch (e) {
     if (isObjectStoreError(e) || e instanceof BlockFormatError) throw e;
     if ((e as Error)?.name === 'AbortError' || (e as Error)?.name === 'TimeoutError') throw e;
-    throw new BlockFormatError(`${store.describe(key)}: cannot read ${what} (${(e as Error)?.message ?? String(e)}): the file is damaged; re-import that day`, { cause: e });
+    throw new BlockFormatError(`${store.describe(key)}: cannot read ${what} (${(e as Error)?.message ?? String(e)}): ${remedy}`, { cause: e });
   }
 }
 
@@ -124,74 +127,14 @@ export class BlockReader {
   }
 
   /** Rows whose labels satisfy every matcher, in row order. */
-  async matchingRows(matchers: readonly LabelMatcher[]): Promise<number[]> {
-    // A matcher on a label the block lacks sees '' for every row.
-    for (const m of matchers) if (!this.labelNames.has(m.name) && !m.matches('')) return [];
-    const named = matchers.filter((m) => this.labelNames.has(m.name));
-    if (named.length === 0) return Array.from({ length: this.rows }, (_, i) => i);
-    const columns = [...new Set(named.map((m) => labelColumn(m.name)))];
-    // Equality matchers let hyparquet skip row groups by statistics and bloom filters.
-    const filter: Record<string, unknown> = {};
-    for (const m of named) if (m.type === '=' && m.value !== '') filter[labelColumn(m.name)] = { $eq: m.value };
-    const rows = await naming(this.store, this.labels.key, `label columns ${columns.join(', ')}`, () =>
-      parquetReadObjects({
-      file: this.labels.buf,
-      metadata: this.labels.meta,
-      columns,
-      rowFormat: 'object',
-      includeRowIndex: true,
-      ...(Object.keys(filter).length ? { filter: filter as never, useBloomFilters: true } : {}),
-      compressors,
-    }),
-    );
-    const out: number[] = [];
-    const memo = named.map(() => new Map<string, boolean>());
-    for (const r of rows) {
-      let ok = true;
-      for (let k = 0; k < named.length && ok; k++) {
-        const m = named[k]!;
-        const v = (r[labelColumn(m.name)] as string | null | undefined) ?? '';
-        let hit = memo[k]!.get(v);
-        if (hit === undefined) {
-          hit = m.matches(v);
-          memo[k]!.set(v, hit);
-        }
-        ok = hit;
-      }
-      if (ok) out.push((r as Record<symbol, number>)[rowIndex]!);
-    }
-    return out.sort((a, b) => a - b);
+  matchingRows(matchers: readonly LabelMatcher[]): Promise<number[]> {
+    return matchRows(this.store, this.labels, matchers, (n) => (this.labelNames.has(n) ? labelColumn(n) : undefined));
   }
 
   /** Full label sets of the given rows (sorted row indexes). */
-  async rowLabels(rows: readonly number[]): Promise<Labels[]> {
-    if (rows.length === 0) return [];
-    const names = [...this.labelNames];
-    const out: Labels[] = [];
-    for (const [start, end] of groupRanges(rows, this.labels.meta)) {
-      const objs = await naming(this.store, this.labels.key, `the labels of rows ${start}-${end - 1}`, () =>
-        parquetReadObjects({
-          file: this.labels.buf,
-          metadata: this.labels.meta,
-          columns: names.map(labelColumn),
-          rowFormat: 'object',
-          rowStart: start,
-          rowEnd: end,
-          compressors,
-        }),
-      );
-      for (let i = start; i < end; i++) {
-        if (!rowsHas(rows, i)) continue;
-        const o = objs[i - start]!;
-        const pairs: [string, string][] = [];
-        for (const n of names) {
-          const v = o[labelColumn(n)] as string | null | undefined;
-          if (v !== null && v !== undefined && v !== '') pairs.push([n, v]);
-        }
-        out.push(labelsFromPairs(pairs));
-      }
-    }
-    return out;
+  rowLabels(rows: readonly number[]): Promise<Labels[]> {
+    const columns = [...this.labelNames].map(labelColumn);
+    return readRowLabels(this.store, this.labels, rows, async () => columns, LABEL_COLUMN_PREFIX);
   }
 
   /** Samples in [mint, maxt] of the given rows, read from the data columns that overlap the range. */
@@ -202,34 +145,9 @@ export class BlockReader {
     const cols: string[] = [];
     for (let c = first; c <= last; c++) cols.push(dataColumn(c));
     const cells: Uint8Array[][] = rows.map(() => []);
-    if (cols.length > 0) {
-      let k = 0;
-      for (const [start, end] of groupRanges(rows, this.chunks.meta)) {
-        const objs = await naming(this.store, this.chunks.key, `${cols.join(', ')} of rows ${start}-${end - 1}`, () =>
-          parquetReadObjects({
-            file: this.chunks.buf,
-            metadata: this.chunks.meta,
-            columns: cols,
-            rowFormat: 'object',
-            rowStart: start,
-            rowEnd: end,
-            utf8: false,
-            // Pages outside [start, end) are skipped through the offset index.
-            useOffsetIndex: true,
-            compressors,
-          }),
-        );
-        for (let i = start; i < end; i++) {
-          if (!rowsHas(rows, i)) continue;
-          const o = objs[i - start]!;
-          for (const c of cols) {
-            const cell = o[c] as Uint8Array | null | undefined;
-            if (cell && cell.length) cells[k]!.push(cell);
-          }
-          k++;
-        }
-      }
-    }
+    await forEachRowCell(this.store, this.chunks, rows, cols, (k, _c, cell) => {
+      cells[k]!.push(cell);
+    });
     const decode = (cs: Uint8Array[]) => {
       let n = 0;
       for (const c of cs) for (const ch of decodeCell(c, mint, maxt)) n += xorChunkNumSamples(ch.data);
@@ -270,13 +188,156 @@ export class BlockReader {
 }
 
 /**
+ * Rows of a labels file whose labels satisfy every matcher, in row order. `column` gives a label
+ * name's column, or undefined when the file has none: a matcher on such a label sees '' for every
+ * row. Only the matchers' columns are read; equality matchers let hyparquet skip row groups by
+ * statistics and bloom filters.
+ */
+export async function matchRows(
+  store: ObjectStore,
+  file: OpenFile,
+  matchers: readonly LabelMatcher[],
+  column: (name: string) => string | undefined,
+  remedy?: string,
+): Promise<number[]> {
+  for (const m of matchers) if (column(m.name) === undefined && !m.matches('')) return [];
+  const named = matchers.filter((m) => column(m.name) !== undefined);
+  if (named.length === 0) return Array.from({ length: Number(file.meta.num_rows) }, (_, i) => i);
+  const namedCols = named.map((m) => column(m.name)!);
+  const columns = [...new Set(namedCols)];
+  const filter: Record<string, unknown> = {};
+  named.forEach((m, k) => {
+    if (m.type === '=' && m.value !== '') filter[namedCols[k]!] = { $eq: m.value };
+  });
+  const rows = await naming(
+    store,
+    file.key,
+    `label columns ${columns.join(', ')}`,
+    () =>
+      parquetReadObjects({
+        file: file.buf,
+        metadata: file.meta,
+        columns,
+        rowFormat: 'object',
+        includeRowIndex: true,
+        ...(Object.keys(filter).length ? { filter: filter as never, useBloomFilters: true } : {}),
+        compressors,
+      }),
+    remedy,
+  );
+  const out: number[] = [];
+  const memo = named.map(() => new Map<string, boolean>());
+  for (const r of rows) {
+    let ok = true;
+    for (let k = 0; k < named.length && ok; k++) {
+      const v = (r[namedCols[k]!] as string | null | undefined) ?? '';
+      let hit = memo[k]!.get(v);
+      if (hit === undefined) {
+        hit = named[k]!.matches(v);
+        memo[k]!.set(v, hit);
+      }
+      ok = hit;
+    }
+    if (ok) out.push((r as Record<symbol, number>)[rowIndex]!);
+  }
+  return out.sort((a, b) => a - b);
+}
+
+/**
+ * Full label sets of the given rows (sorted row indexes) of a labels file, a read per row group
+ * of the label columns `columnsFor(start, end)` gives for that group; a label's name is its
+ * column's name less `prefix`, and an empty or missing value is no label.
+ */
+export async function readRowLabels(
+  store: ObjectStore,
+  file: OpenFile,
+  rows: readonly number[],
+  columnsFor: (start: number, end: number) => Promise<string[]>,
+  prefix: string,
+  remedy?: string,
+): Promise<Labels[]> {
+  if (rows.length === 0) return [];
+  const out: Labels[] = [];
+  for (const [start, end] of groupRanges(rows, file.meta)) {
+    const cols = await columnsFor(start, end);
+    const objs =
+      cols.length === 0
+        ? []
+        : await naming(
+            store,
+            file.key,
+            `the labels of rows ${start}-${end - 1}`,
+            () => parquetReadObjects({ file: file.buf, metadata: file.meta, columns: cols, rowFormat: 'object', rowStart: start, rowEnd: end, compressors }),
+            remedy,
+          );
+    for (let i = start; i < end; i++) {
+      if (!rowsHas(rows, i)) continue;
+      const o = objs[i - start] ?? {};
+      const pairs: [string, string][] = [];
+      for (const c of cols) {
+        const v = o[c] as string | null | undefined;
+        if (v !== null && v !== undefined && v !== '') pairs.push([c.slice(prefix.length), v]);
+      }
+      out.push(labelsFromPairs(pairs));
+    }
+  }
+  return out;
+}
+
+/**
+ * Reads the columns `cols` of the given rows (sorted row indexes) of a chunks file, a read per row
+ * group (pages outside it skipped through the offset index), and calls `each(k, column, cell, row)`
+ * for every non-empty cell of the k-th of `rows`.
+ */
+export async function forEachRowCell(
+  store: ObjectStore,
+  file: OpenFile,
+  rows: readonly number[],
+  cols: readonly string[],
+  each: (k: number, column: string, cell: Uint8Array, row: number) => void | Promise<void>,
+  remedy?: string,
+): Promise<void> {
+  if (cols.length === 0 || rows.length === 0) return;
+  let k = 0;
+  for (const [start, end] of groupRanges(rows, file.meta)) {
+    const objs = await naming(
+      store,
+      file.key,
+      `${cols.join(', ')} of rows ${start}-${end - 1}`,
+      () =>
+        parquetReadObjects({
+          file: file.buf,
+          metadata: file.meta,
+          columns: [...cols],
+          rowFormat: 'object',
+          rowStart: start,
+          rowEnd: end,
+          utf8: false,
+          useOffsetIndex: true,
+          compressors,
+        }),
+      remedy,
+    );
+    for (let i = start; i < end; i++) {
+      if (!rowsHas(rows, i)) continue;
+      const o = objs[i - start]!;
+      for (const c of cols) {
+        const cell = o[c] as Uint8Array | null | undefined;
+        if (cell && cell.length) await each(k, c, cell, i);
+      }
+      k++;
+    }
+  }
+}
+
+/**
  * Sorted row indexes → one [start, end) range per row group they fall in. hyparquet fetches the
  * whole column chunk of a row group for any row of it (our pages span the chunk), so a read per
  * row group, rather than one per run of nearby rows, fetches each chunk once instead of once per
  * run: a matcher that picks rows spread through a group (one datacenter of every metric) read
  * the same chunks again and again.
  */
-function groupRanges(rows: readonly number[], meta: FileMetaData): [number, number][] {
+export function groupRanges(rows: readonly number[], meta: FileMetaData): [number, number][] {
   const out: [number, number][] = [];
   let g = 0;
   let gStart = 0;
@@ -312,7 +373,8 @@ export function contiguousRanges(rows: readonly number[], gap = 64): [number, nu
   return out;
 }
 
-function rowsHas(rows: readonly number[], i: number): boolean {
+/** Whether the sorted row indexes hold `i`. */
+export function rowsHas(rows: readonly number[], i: number): boolean {
   let lo = 0;
   let hi = rows.length;
   while (lo < hi) {

@@ -1,0 +1,44 @@
+/**
+ * Helpers shared by the tests that compare a store's query results with a MemoryStore holding the
+ * same series (test/storage/parquet.test.ts, test/storage/cloudflare.test.ts).
+ */
+
+import type { QueryResult } from '../../src/promql/result.js';
+import { formatLabels } from '../../src/storage/labels.js';
+import { MemoryStore } from '../../src/storage/memory.js';
+import type { Series } from '../../src/storage/queryable.js';
+
+/** Bit-exact float equality (NaN payloads included). */
+export function sameBits(a: Float64Array, b: Float64Array): boolean {
+  if (a.length !== b.length) return false;
+  const x = new BigUint64Array(a.buffer, a.byteOffset, a.length);
+  const y = new BigUint64Array(b.buffer, b.byteOffset, b.length);
+  for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return false;
+  return true;
+}
+
+function fmtNum(v: number): string {
+  return Object.is(v, -0) ? '-0' : String(v);
+}
+
+/** A query result as text, bit-for-bit on values (the same evaluator runs on both sides). */
+export function canon(r: QueryResult): string {
+  const v = r.value;
+  switch (v.type) {
+    case 'vector':
+      return `vector\n${v.samples.map((s) => `${formatLabels(s.labels)} @${s.t} ${fmtNum(s.v)}`).join('\n')}`;
+    case 'matrix':
+      return `matrix\n${v.series.map((s) => `${formatLabels(s.labels)} ${Array.from(s.timestamps, (t, i) => `${t}:${fmtNum(s.values[i]!)}`).join(' ')}`).join('\n')}`;
+    case 'scalar':
+      return `scalar @${v.t} ${fmtNum(v.v)}`;
+    case 'string':
+      return `string @${v.t} ${v.v}`;
+  }
+}
+
+/** A MemoryStore holding `series`. */
+export function memoryOf(series: readonly Series[]): MemoryStore {
+  const m = new MemoryStore();
+  for (const s of series) m.appendSeries(s.labels, s.timestamps, s.values);
+  return m;
+}
