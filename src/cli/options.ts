@@ -8,7 +8,7 @@ export const DATA_OPTION = {
   requiresArg: true,
   type: 'string',
   demandOption: true,
-  describe: 'Data source: an OpenMetrics text file (.om, .txt or .prom)',
+  describe: 'Data source: an OpenMetrics file (.om, .txt, .prom), a directory of Parquet blocks, or s3://bucket/prefix',
 } as const;
 
 /** The usage error for a `--max-samples` that is not a positive integer; undefined when it is one. */
