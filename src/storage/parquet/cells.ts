@@ -15,6 +15,7 @@
  */
 
 import { decodeXorChunk, xorChunkNumSamples } from './xor.js';
+import { readUvarint64, varint } from './varint.js';
 
 /** Prometheus's chunk encodings (chunkenc.Encoding). hmd decodes XOR only. */
 export const CHUNK_ENC_NONE = 0;
@@ -112,53 +113,33 @@ function loOf(x: number): number {
   return (x - Math.floor(x / TWO32) * TWO32) | 0;
 }
 
-// Varint reader results (module-level: two numbers and a position without an object).
-let rdHi = 0;
-let rdLo = 0;
-let rdEnd = 0;
-
-/** Reads an unsigned LEB128 of up to 64 bits at `p` into rdHi/rdLo, rdEnd; false at end of input. */
-function readUvarint64(b: Uint8Array, p: number, end: number, what: string): boolean {
-  if (p >= end) return false;
-  let lo = 0;
-  let hi = 0;
-  for (let i = 0, shift = 0; ; i++, shift += 7) {
-    if (p >= end) throw new CellFormatError(`truncated varint (${what})`);
-    const x = b[p++]!;
-    const v = x & 0x7f;
-    if (shift < 32) {
-      lo |= v << shift;
-      if (shift > 25) hi |= v >>> (32 - shift);
-    } else {
-      hi |= v << (shift - 32);
-    }
-    if (x < 0x80) break;
-    if (i === 9) throw new CellFormatError(`varint longer than 10 bytes (${what})`);
-  }
-  rdHi = hi | 0;
-  rdLo = lo | 0;
-  rdEnd = p;
+/** Reads a varint at `p` into `varint`; false at end of input, CellFormatError when malformed. */
+function readCellVarint(b: Uint8Array, p: number, end: number, what: string): boolean {
+  const err = readUvarint64(b, p, end);
+  if (err === 'eof') return false;
+  if (err === 'truncated') throw new CellFormatError(`truncated varint (${what})`);
+  if (err === 'too long') throw new CellFormatError(`varint longer than 10 bytes (${what})`);
   return true;
 }
 
-/** rdHi/rdLo as a signed int64 number; throws when not a safe integer. */
+/** varint.hi/varint.lo as a signed int64 number; throws when not a safe integer. */
 function rdInt64(what: string): number {
-  const x = rdHi * TWO32 + (rdLo >>> 0);
+  const x = varint.hi * TWO32 + (varint.lo >>> 0);
   if (!Number.isSafeInteger(x)) throw new CellFormatError(`${what} ${x} is beyond ±2^53`);
   return x;
 }
 
-/** rdHi/rdLo taken as zigzag, as a number. */
+/** varint.hi/varint.lo taken as zigzag, as a number. */
 function rdZigzag(what: string): number {
-  const neg = rdLo & 1;
-  let lo = (rdLo >>> 1) | (rdHi << 31);
-  let hi = rdHi >>> 1;
+  const neg = varint.lo & 1;
+  let lo = (varint.lo >>> 1) | (varint.hi << 31);
+  let hi = varint.hi >>> 1;
   if (neg) {
     lo = ~lo;
     hi = ~hi;
   }
-  rdHi = hi | 0;
-  rdLo = lo | 0;
+  varint.hi = hi | 0;
+  varint.lo = lo | 0;
   return rdInt64(what);
 }
 
@@ -191,15 +172,15 @@ export function decodeCell(cell: Uint8Array, mint = -Infinity, maxt = Infinity):
   const out: CellChunk[] = [];
   const end = cell.length;
   let p = 0;
-  while (readUvarint64(cell, p, end, 'chunk encoding')) {
+  while (readCellVarint(cell, p, end, 'chunk encoding')) {
     const encoding = rdInt64('chunk encoding');
-    if (!readUvarint64(cell, rdEnd, end, 'chunk minT')) throw new CellFormatError('data cell truncated before a chunk minT');
+    if (!readCellVarint(cell, varint.end, end, 'chunk minT')) throw new CellFormatError('data cell truncated before a chunk minT');
     const minT = rdInt64('chunk minT');
-    if (!readUvarint64(cell, rdEnd, end, 'chunk maxT')) throw new CellFormatError('data cell truncated before a chunk maxT');
+    if (!readCellVarint(cell, varint.end, end, 'chunk maxT')) throw new CellFormatError('data cell truncated before a chunk maxT');
     const maxT = rdInt64('chunk maxT');
-    if (!readUvarint64(cell, rdEnd, end, 'chunk length')) throw new CellFormatError('data cell truncated before a chunk length');
+    if (!readCellVarint(cell, varint.end, end, 'chunk length')) throw new CellFormatError('data cell truncated before a chunk length');
     const len = rdInt64('chunk length');
-    p = rdEnd;
+    p = varint.end;
     if (len < 0 || p + len > end) {
       throw new CellFormatError(`data cell truncated: a chunk of ${len} bytes at offset ${p} of ${end}`);
     }
@@ -253,11 +234,11 @@ export function decodeCfCell(cell: Uint8Array, mint = -Infinity, maxt = Infinity
   while (p < end) {
     if (p + CF_HEADER > end) throw new CellFormatError(`Cloudflare data cell truncated: a ${end - p}-byte chunk header at offset ${p}`);
     const encoding = u32be(cell, p);
-    rdHi = u32be(cell, p + 4) | 0;
-    rdLo = u32be(cell, p + 8) | 0;
+    varint.hi = u32be(cell, p + 4) | 0;
+    varint.lo = u32be(cell, p + 8) | 0;
     const minT = rdZigzag('chunk minT');
-    rdHi = u32be(cell, p + 12) | 0;
-    rdLo = u32be(cell, p + 16) | 0;
+    varint.hi = u32be(cell, p + 12) | 0;
+    varint.lo = u32be(cell, p + 16) | 0;
     const maxT = rdZigzag('chunk maxT');
     const len = u32be(cell, p + 20);
     p += CF_HEADER;
@@ -359,15 +340,15 @@ export function encodeColIndexes(indexes: ArrayLike<number>): Uint8Array {
 /** Decodes an `s_col_indexes` / `___cf_meta_index` value. */
 export function decodeColIndexes(bytes: Uint8Array): number[] {
   const end = bytes.length;
-  if (!readUvarint64(bytes, 0, end, 'index count')) throw new CellFormatError('empty column index list');
+  if (!readCellVarint(bytes, 0, end, 'index count')) throw new CellFormatError('empty column index list');
   const n = rdZigzag('index count');
   if (n < 0 || n > end) throw new CellFormatError(`column index list claims ${n} entries in ${end} bytes`);
   const out = new Array<number>(n);
-  let p = rdEnd;
+  let p = varint.end;
   for (let i = 0; i < n; i++) {
-    if (!readUvarint64(bytes, p, end, 'column index')) throw new CellFormatError(`column index list truncated after ${i} of ${n}`);
+    if (!readCellVarint(bytes, p, end, 'column index')) throw new CellFormatError(`column index list truncated after ${i} of ${n}`);
     out[i] = rdZigzag('column index');
-    p = rdEnd;
+    p = varint.end;
   }
   return out;
 }
@@ -431,29 +412,29 @@ function decodeString(b: Uint8Array, p: number, end: number): string {
 
 /**
  * Walks the fields of a protobuf message in b[p, end). For varint fields (wire 0) the value is
- * in rdHi/rdLo when `fn` is called; for length-delimited fields (wire 2) `fn` gets its byte range.
+ * in varint.hi/varint.lo when `fn` is called; for length-delimited fields (wire 2) `fn` gets its byte range.
  */
 function parseMessage(b: Uint8Array, p: number, end: number, fn: (field: number, wire: number, p: number, end: number) => void): void {
   while (p < end) {
-    readUvarint64(b, p, end, 'meta.pb tag');
-    const tag = rdLo >>> 0;
+    readCellVarint(b, p, end, 'meta.pb tag');
+    const tag = varint.lo >>> 0;
     const field = tag >>> 3;
     const wire = tag & 7;
-    p = rdEnd;
+    p = varint.end;
     if (field === 0) throw new CellFormatError('meta.pb has a field number 0');
     switch (wire) {
       case 0:
-        if (!readUvarint64(b, p, end, 'meta.pb varint')) throw new CellFormatError('meta.pb truncated in a varint');
-        p = rdEnd;
+        if (!readCellVarint(b, p, end, 'meta.pb varint')) throw new CellFormatError('meta.pb truncated in a varint');
+        p = varint.end;
         fn(field, 0, p, p);
         break;
       case 1:
         p += 8;
         break;
       case 2: {
-        if (!readUvarint64(b, p, end, 'meta.pb length')) throw new CellFormatError('meta.pb truncated in a length');
+        if (!readCellVarint(b, p, end, 'meta.pb length')) throw new CellFormatError('meta.pb truncated in a length');
         const len = rdInt64('meta.pb length');
-        p = rdEnd;
+        p = varint.end;
         if (len < 0 || p + len > end) throw new CellFormatError(`meta.pb truncated: a ${len}-byte field at offset ${p} of ${end}`);
         fn(field, 2, p, p + len);
         p += len;

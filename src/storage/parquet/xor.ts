@@ -26,6 +26,8 @@
  * otherwise rather than round.
  */
 
+import { readUvarint64, varint } from './varint.js';
+
 /** Index of the low/high 32-bit half of a float64 in an Int32Array view (platform byte order). */
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 const LO = LITTLE_ENDIAN ? 0 : 1;
@@ -76,31 +78,11 @@ function peek(w: Int32Array, pos: number): number {
   return (w[i]! << s) | ((w[i + 1]! >>> 1) >>> (31 - s));
 }
 
-// Results of the varint readers (module-level to return two numbers without an object).
-let varHi = 0;
-let varLo = 0;
-let varEnd = 0;
-
-/** Reads an unsigned LEB128 varint of up to 64 bits at byte `p` into varHi/varLo; sets varEnd. */
-function readUvarint64(bytes: Uint8Array, p: number): void {
-  let lo = 0;
-  let hi = 0;
-  for (let i = 0, shift = 0; ; i++, shift += 7) {
-    if (p >= bytes.length) throw new XorChunkError('XOR chunk truncated inside a varint');
-    const b = bytes[p++]!;
-    const x = b & 0x7f;
-    if (shift < 32) {
-      lo |= x << shift;
-      if (shift > 25) hi |= x >>> (32 - shift);
-    } else {
-      hi |= x << (shift - 32);
-    }
-    if (b < 0x80) break;
-    if (i === 9) throw new XorChunkError('XOR chunk has a varint longer than 10 bytes');
-  }
-  varHi = hi | 0;
-  varLo = lo | 0;
-  varEnd = p;
+/** Reads a varint at `p` into `varint`, or throws XorChunkError. */
+function readChunkVarint(bytes: Uint8Array, p: number): void {
+  const err = readUvarint64(bytes, p);
+  if (err === 'eof' || err === 'truncated') throw new XorChunkError('XOR chunk truncated inside a varint');
+  if (err === 'too long') throw new XorChunkError('XOR chunk has a varint longer than 10 bytes');
 }
 
 /** The int64 (hi, lo) as a number; throws when it is not a safe integer. */
@@ -138,21 +120,21 @@ export function decodeXorChunk(
   let o = offset;
 
   // Sample 0: signed varint timestamp, then the 64 raw value bits; byte-aligned.
-  readUvarint64(bytes, 2);
+  readChunkVarint(bytes, 2);
   {
     // zigzag: n = (zz >>> 1) ^ -(zz & 1) over 64 bits
-    const neg = varLo & 1;
-    let lo = (varLo >>> 1) | (varHi << 31);
-    let hi = varHi >>> 1;
+    const neg = varint.lo & 1;
+    let lo = (varint.lo >>> 1) | (varint.hi << 31);
+    let hi = varint.hi >>> 1;
     if (neg) {
       lo = ~lo;
       hi = ~hi;
     }
-    varHi = hi;
-    varLo = lo;
+    varint.hi = hi;
+    varint.lo = lo;
   }
-  let t = int64ToNumber(varHi, varLo, 'timestamp');
-  let p = varEnd;
+  let t = int64ToNumber(varint.hi, varint.lo, 'timestamp');
+  let p = varint.end;
   if (p + 8 > bytes.length) throw new XorChunkError('XOR chunk truncated in its first value');
   let vh = (bytes[p]! << 24) | (bytes[p + 1]! << 16) | (bytes[p + 2]! << 8) | bytes[p + 3]!;
   let vl = (bytes[p + 4]! << 24) | (bytes[p + 5]! << 16) | (bytes[p + 6]! << 8) | bytes[p + 7]!;
@@ -169,10 +151,10 @@ export function decodeXorChunk(
 
   // Sample 1: the first delta as a uvarint (uint64, so a negative delta reads back as such).
   readUvarint64(bytes, p);
-  let tDelta = int64ToNumber(varHi, varLo, 'time delta');
+  let tDelta = int64ToNumber(varint.hi, varint.lo, 'time delta');
   t += tDelta;
   if (!Number.isSafeInteger(t)) throw new XorChunkError(`XOR chunk timestamp ${t} is beyond ±2^53`);
-  p = varEnd;
+  p = varint.end;
 
   // From here on, bits: words of the data after the 2-byte header, bit position relative to them.
   const w = loadWords(bytes, 2);
