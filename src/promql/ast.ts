@@ -146,6 +146,24 @@ export type Expr =
   | UnaryExpr
   | ParenExpr;
 
+/** Every aggregation operator. */
+export const AGGREGATE_OPS: ReadonlySet<string> = new Set<AggregateOp>([
+  'sum',
+  'avg',
+  'count',
+  'min',
+  'max',
+  'group',
+  'stddev',
+  'stdvar',
+  'topk',
+  'bottomk',
+  'limitk',
+  'limit_ratio',
+  'quantile',
+  'count_values',
+]);
+
 export const COMPARISON_OPS: ReadonlySet<string> = new Set(['==', '!=', '>', '<', '>=', '<=']);
 export const SET_OPS: ReadonlySet<string> = new Set(['and', 'or', 'unless']);
 

@@ -18,7 +18,7 @@ import type {
   SubqueryExpr,
   VectorSelector,
 } from './ast.js';
-import { isComparison, isSetOp } from './ast.js';
+import { AGGREGATE_OPS, isComparison, isSetOp } from './ast.js';
 import { ParseError } from './errors.js';
 import { FUNCTIONS, typeName, typeOf } from './signatures.js';
 import { LabelMatcher, type MatchType } from '../storage/matchers.js';
@@ -28,22 +28,6 @@ import { parseFloatOrError, parseGoInt, type ParseFloatOptions } from '../util/g
 import { parseModelDuration } from '../util/duration.js';
 import { unescapeGo } from '../util/gostring.js';
 
-const AGGREGATE_OPS: ReadonlySet<string> = new Set([
-  'sum',
-  'avg',
-  'count',
-  'min',
-  'max',
-  'group',
-  'stddev',
-  'stdvar',
-  'topk',
-  'bottomk',
-  'limitk',
-  'limit_ratio',
-  'quantile',
-  'count_values',
-]);
 
 const BINARY_TOKENS: Record<string, BinaryOp> = {
   Pow: '^',

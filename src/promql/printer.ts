@@ -12,6 +12,7 @@
  */
 
 import type { AtModifier, BinaryExpr, BinaryOp, Expr, VectorMatching, VectorSelector } from './ast.js';
+import { AGGREGATE_OPS } from './ast.js';
 import { METRIC_NAME, isLegacyLabelName, isLegacyMetricName } from '../storage/labels.js';
 import { formatShortest } from '../util/gofloat.js';
 import { DURATION_UNIT_MS } from '../util/duration.js';
@@ -144,20 +145,7 @@ const RESERVED = new Set([
   'end',
   'inf',
   'nan',
-  'sum',
-  'avg',
-  'count',
-  'min',
-  'max',
-  'group',
-  'stddev',
-  'stdvar',
-  'topk',
-  'bottomk',
-  'limitk',
-  'limit_ratio',
-  'quantile',
-  'count_values',
+  ...AGGREGATE_OPS,
 ]);
 
 /** True when `name` can be written before the braces and read back as the metric name. */
