@@ -302,15 +302,7 @@ export class PrometheusApi {
     const limit = limitParam(form);
     const start = timeParam(form, 'start', MIN_TIME_MS);
     const end = timeParam(form, 'end', MAX_TIME_MS);
-    const matches = form.all('match[]');
-    const sets = bareMatchersParam(matches);
-    const names = new Set<string>();
-    for (const matchers of sets.length > 0 ? sets : [[]]) {
-      checkSignal(req.signal);
-      for (const n of await this.namesOf(matchers, start, end, req.signal)) names.add(n);
-    }
-    checkSignal(req.signal);
-    return { body: stringList(names, limit), ...(matches.length > 0 ? { query: matches.join(' ') } : {}) };
+    return this.collect(form, req, limit, (matchers) => this.namesOf(matchers, start, end, req.signal));
   }
 
   /** `/api/v1/label/<name>/values`: match[], start, end, limit. */
@@ -320,15 +312,20 @@ export class PrometheusApi {
     const limit = limitParam(form);
     const start = timeParam(form, 'start', MIN_TIME_MS);
     const end = timeParam(form, 'end', MAX_TIME_MS);
+    return this.collect(form, req, limit, (matchers) => this.valuesOf(name, matchers, start, end, req.signal));
+  }
+
+  /** The union of `lookup` over each match[] selector (or over all series without one), as a sorted list. */
+  private async collect(form: Form, req: ApiRequest, limit: number, lookup: (matchers: LabelMatcher[]) => Promise<Iterable<string>>): Promise<Reply> {
     const matches = form.all('match[]');
     const sets = bareMatchersParam(matches);
-    const values = new Set<string>();
+    const out = new Set<string>();
     for (const matchers of sets.length > 0 ? sets : [[]]) {
       checkSignal(req.signal);
-      for (const v of await this.valuesOf(name, matchers, start, end, req.signal)) values.add(v);
+      for (const x of await lookup(matchers)) out.add(x);
     }
     checkSignal(req.signal);
-    return { body: stringList(values, limit), ...(matches.length > 0 ? { query: matches.join(' ') } : {}) };
+    return { body: stringList(out, limit), ...(matches.length > 0 ? { query: matches.join(' ') } : {}) };
   }
 
   /** Label names of the series matching `matchers`: the store's own lookup when it has one. */

@@ -42,3 +42,17 @@ export function memoryOf(series: readonly Series[]): MemoryStore {
   for (const s of series) m.appendSeries(s.labels, s.timestamps, s.values);
   return m;
 }
+
+/**
+ * Irregular scrape times from t0 to t1: ~60s apart with jitter, now and then a 20-minute gap,
+ * and a 2-hour hole from `gapAt` when given.
+ */
+export function scrapeTimes(r: () => number, t0: number, t1: number, gapAt?: number): number[] {
+  const out: number[] = [];
+  let t = t0 + Math.floor(r() * 60_000);
+  while (t <= t1) {
+    if (!(gapAt !== undefined && t >= gapAt && t < gapAt + 2 * 3_600_000)) out.push(t);
+    t += 45_000 + Math.floor(r() * 30_000) + (r() < 0.002 ? 20 * 60_000 : 0);
+  }
+  return out;
+}

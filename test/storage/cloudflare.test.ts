@@ -30,7 +30,7 @@ import type { Series } from '../../src/storage/queryable.js';
 import { lowerBound } from '../../src/storage/queryable.js';
 import { setStale } from '../../src/storage/stale.js';
 import { prng } from '../../src/util/random.js';
-import { canon, memoryOf, sameBits } from '../helpers/series.js';
+import { canon, memoryOf, sameBits, scrapeTimes as scrapeTimesBetween } from '../helpers/series.js';
 
 // ---- helpers ----------------------------------------------------------------------------------
 
@@ -45,15 +45,7 @@ const DAYS = [D0, D0 + DAY_MS, D0 + 2 * DAY_MS, D0 + 3 * DAY_MS];
 const T0 = D0 + 20 * 3_600_000; // 2025-06-11 20:00
 const T1 = D0 + 3 * DAY_MS + 10 * 3_600_000; // 2025-06-14 10:00
 
-function scrapeTimes(r: () => number, gapAt?: number): number[] {
-  const out: number[] = [];
-  let t = T0 + Math.floor(r() * 60_000);
-  while (t <= T1) {
-    if (!(gapAt !== undefined && t >= gapAt && t < gapAt + 2 * 3_600_000)) out.push(t);
-    t += 45_000 + Math.floor(r() * 30_000) + (r() < 0.002 ? 20 * 60_000 : 0);
-  }
-  return out;
-}
+const scrapeTimes = (r: () => number, gapAt?: number): number[] => scrapeTimesBetween(r, T0, T1, gapAt);
 
 function generateHistory(): Series[] {
   const r = prng(7);

@@ -25,7 +25,7 @@ import { readMarker, writeDayBlock } from '../../src/storage/parquet/writer.js';
 import type { Series } from '../../src/storage/queryable.js';
 import { setStale } from '../../src/storage/stale.js';
 import { prng } from '../../src/util/random.js';
-import { canon, memoryOf, sameBits } from '../helpers/series.js';
+import { canon, memoryOf, sameBits, scrapeTimes as scrapeTimesBetween } from '../helpers/series.js';
 
 // dist/test/storage/parquet.test.js -> repository root
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -100,16 +100,7 @@ const T0 = Date.UTC(2025, 5, 11, 14, 0, 0); // 2025-06-11 14:00
 const T1 = Date.UTC(2025, 5, 13, 10, 0, 0); // 2025-06-13 10:00: three UTC days
 const MIDNIGHT = Date.UTC(2025, 5, 12);
 
-/** Irregular scrape times: ~60s apart with jitter, a few gaps (one of them across midnight). */
-function scrapeTimes(r: () => number, gapAt?: number): number[] {
-  const out: number[] = [];
-  let t = T0 + Math.floor(r() * 60_000);
-  while (t <= T1) {
-    if (!(gapAt !== undefined && t >= gapAt && t < gapAt + 2 * 3_600_000)) out.push(t);
-    t += 45_000 + Math.floor(r() * 30_000) + (r() < 0.002 ? 20 * 60_000 : 0);
-  }
-  return out;
-}
+const scrapeTimes = (r: () => number, gapAt?: number): number[] => scrapeTimesBetween(r, T0, T1, gapAt);
 
 function generateHistory(): Series[] {
   const r = prng(42);
