@@ -118,6 +118,8 @@ export interface StartOptions {
   readyTimeoutMs?: number;
   /** `--log.level` (default warn). */
   logLevel?: 'debug' | 'info' | 'warn' | 'error';
+  /** `global.external_labels` of the server's config (what federation and Thanos see it own). */
+  externalLabels?: Record<string, string>;
 }
 
 export interface QueryParams {
@@ -209,7 +211,9 @@ export async function startPrometheus(opts: StartOptions = {}): Promise<Promethe
     if (opts.openMetrics?.includes('\n')) rmSync(omFile!, { force: true });
 
     const config = join(dir, 'prometheus.yml');
-    writeFileSync(config, 'global:\n  scrape_interval: 1h\n  evaluation_interval: 1m\n');
+    const external = Object.entries(opts.externalLabels ?? {});
+    const externalYaml = external.length ? `  external_labels:\n${external.map(([k, v]) => `    ${k}: ${JSON.stringify(v)}\n`).join('')}` : '';
+    writeFileSync(config, `global:\n  scrape_interval: 1h\n  evaluation_interval: 1m\n${externalYaml}`);
     const port = await freePort();
     const url = `http://127.0.0.1:${port}`;
     const args = [
