@@ -230,7 +230,7 @@ function warnQuantile(ev: Evaluator, q: Float64Array, arg: Expr): void {
 }
 
 /** Labels that absent() and absent_over_time() give their output: the selector's equality matchers. */
-function absentLabels(arg: Expr): Labels {
+export function absentLabels(arg: Expr): Labels {
   const x = unwrap(arg);
   const vs: VectorSelector | undefined = x.kind === 'VectorSelector' ? x : x.kind === 'MatrixSelector' ? x.selector : undefined;
   if (!vs) return [];
