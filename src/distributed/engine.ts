@@ -42,6 +42,8 @@ export interface DistributedEngineOptions {
   readonly central?: EngineOptions;
   /** The clock that relative engine time ranges are measured from (default Date.now). */
   readonly now?: () => number;
+  /** False: pull raw series and evaluate everything centrally (default true). */
+  readonly pushdown?: boolean;
 }
 
 export interface DistributedQueryOptions {
@@ -71,6 +73,7 @@ export class DistributedEngine {
   private readonly central: Engine;
   private readonly partialResponse: boolean;
   private readonly now: () => number;
+  private readonly pushdown: boolean;
 
   constructor(opts: DistributedEngineOptions) {
     if (opts.engines.length === 0) throw new Error('no remote engines configured: add at least one under `engines:` in hmd.yaml');
@@ -90,6 +93,7 @@ export class DistributedEngine {
     this.central = new Engine(opts.central);
     this.partialResponse = opts.partialResponse ?? false;
     this.now = opts.now ?? Date.now;
+    this.pushdown = opts.pushdown ?? true;
   }
 
   /** The plan of an instant (`step` 0) or range query, without running it. */
@@ -101,6 +105,7 @@ export class DistributedEngine {
       step,
       lookbackMs: this.central.lookbackDelta,
       noStepSubqueryIntervalMs: this.central.noStepSubqueryInterval,
+      pushdown: this.pushdown,
     });
   }
 

@@ -35,6 +35,11 @@ export interface PlanParams {
   readonly lookbackMs: number;
   /** Step of subqueries that give none, ms. */
   readonly noStepSubqueryIntervalMs: number;
+  /**
+   * False: push nothing down; pull every selector's raw samples and evaluate centrally
+   * (the baseline the distributed plan is measured against, and a way to rule the planner out).
+   */
+  readonly pushdown?: boolean;
 }
 
 /** One request of a remote sub-query: an engine, its query text and the steps it answers. */
@@ -132,6 +137,14 @@ class Planner {
     const query = exprToString(expr);
     const base = { query, params: this.params };
 
+    if (this.params.pushdown === false) {
+      mapExpr(expr, (n) => {
+        if (n.kind === 'VectorSelector') this.raw.push(n);
+        return undefined;
+      });
+      for (const sel of this.raw) for (const part of this.topo.matching(sel.matchers)) for (const e of part.engines) this.used.add(e);
+      return { ...base, mode: 'central', central: expr, remotes: [], rawSelectors: this.raw, prunedEngines: this.pruned([...this.used]), notes: ['pushdown disabled'] };
+    }
     if (!isConstant(expr) && !containsAbsent(expr)) {
       const assignment = this.assign(expr, grid, false);
       if (assignment && assignment.size === 1) {
