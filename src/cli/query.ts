@@ -13,6 +13,11 @@ import { existsSync, statSync } from 'node:fs';
 import { openObjectStore } from '../storage/objstore/open.js';
 import { ParquetQueryable } from '../storage/parquet/queryable.js';
 import { DATA_OPTION, maxSamplesProblem } from './options.js';
+import { ConfigError, loadConfig, type EngineConfig, type HmdConfig, type TimeBound } from '../config/config.js';
+import { DistributedEngine, type DistributedEngineSpec, type DistributedResult } from '../distributed/engine.js';
+import { formatPlan, planToJSON } from '../distributed/explain.js';
+import type { EngineTime } from '../distributed/topology.js';
+import { RemoteEngineError } from '../remote/client.js';
 
 /** hmd's exit codes (documented in docs/cli.md and `hmd --help`). */
 export const EXIT = {
@@ -28,7 +33,11 @@ export const EXIT = {
 
 export interface QueryArgs {
   expr: string;
-  data: string;
+  data?: string;
+  engines?: string;
+  config?: string;
+  explain?: boolean;
+  'partial-response'?: boolean;
   time?: string;
   start?: string;
   end?: string;
@@ -63,7 +72,23 @@ export const queryCommand: CommandModule<object, QueryArgs> = {
   builder: (y: Argv) =>
     y
       .positional('expr', { type: 'string', describe: 'The PromQL expression (quote it; put it after -- if it starts with -)', demandOption: true })
-      .option('data', DATA_OPTION)
+      .option('data', { ...DATA_OPTION, demandOption: false })
+      .option('engines', {
+        type: 'string',
+        requiresArg: true,
+        describe: 'Run distributed over the remote engines declared in this hmd.yaml (see docs/config.md)',
+      })
+      .option('config', {
+        alias: 'c',
+        type: 'string',
+        requiresArg: true,
+        describe: 'hmd.yaml: its engines (when neither --data nor --engines is given) and query defaults',
+      })
+      .option('explain', { type: 'boolean', default: false, describe: 'Print the distributed plan (remote sub-queries per engine, central plan) instead of running it' })
+      .option('partial-response', {
+        type: 'boolean',
+        describe: 'When engines fail, return the others\' answer with a warning naming the missing ones [default: from the config, else false]',
+      })
       .option('time', { type: 'string', requiresArg: true, describe: 'Instant query at this time: RFC3339 or Unix seconds [default: now]' })
       .option('start', { type: 'string', requiresArg: true, describe: 'Range query start: RFC3339 or Unix seconds' })
       .option('end', { type: 'string', requiresArg: true, describe: 'Range query end: RFC3339 or Unix seconds' })
@@ -77,13 +102,20 @@ export const queryCommand: CommandModule<object, QueryArgs> = {
       .option('max-samples', { type: 'number', requiresArg: true, default: 50_000_000, describe: 'Most samples the query may hold in memory at once' })
       .option('timeout', { type: 'string', requiresArg: true, default: '2m', describe: 'Query evaluation timeout' })
       .option('stats', { type: 'boolean', default: false, describe: 'Print query stats (stderr in table mode, data.stats in JSON)' })
+      .group(['data', 'engines', 'config'], 'Source (one of):')
+      .group(['explain', 'partial-response'], 'Distributed:')
       .group(['time', 'start', 'end', 'step'], 'Time:')
       .group(['lookback-delta', 'max-samples', 'timeout'], 'Engine limits:')
       // A string returned from check() is a usage error (exit 2); a thrown error would not be.
       .check((a) => {
-        for (const k of ['data', 'time', 'start', 'end', 'step', 'output', 'lookback-delta', 'timeout', 'max-samples']) {
+        for (const k of ['data', 'engines', 'config', 'time', 'start', 'end', 'step', 'output', 'lookback-delta', 'timeout', 'max-samples']) {
           if (Array.isArray(a[k])) return `--${k} was given more than once.`;
         }
+        if (a['data'] !== undefined && a['engines'] !== undefined) return 'Give either --data (a local source) or --engines (remote engines), not both.';
+        if (a['data'] === undefined && a['engines'] === undefined && a['config'] === undefined) {
+          return 'Give a source: --data FILE|DIR|s3://..., or --engines hmd.yaml (or --config hmd.yaml with engines).';
+        }
+        if (a['explain'] && a['data'] !== undefined) return '--explain shows a distributed plan: use it with --engines or --config, not --data.';
         const range = (['start', 'end', 'step'] as const).filter((k) => a[k] !== undefined);
         if (a['time'] !== undefined && range.length > 0) {
           return 'Give either --time (instant query) or --start, --end and --step (range query), not both.';
@@ -98,9 +130,11 @@ export const queryCommand: CommandModule<object, QueryArgs> = {
       })
       .example("$0 query -d fixtures/demo.om --time 2025-06-12T12:00:00Z 'sum by (code) (rate(http_requests_total[5m]))'", 'instant query')
       .example("$0 query -d fixtures/demo.om --start 2025-06-12T11:00:00Z --end 2025-06-12T12:00:00Z --step 1m 'sum(rate(http_requests_total[5m]))'", 'range query')
+      .example("$0 query --engines hmd.yaml --explain 'sum by (code) (rate(http_requests_total[5m]))'", 'show the per-datacenter sub-queries')
       .epilogue(
         'Exit codes: 0 success, 1 query error (the errorType and message are printed), 2 usage error ' +
-          '(including malformed --time/--start/--end/--step/--timeout/--lookback-delta), 3 data source unreadable.',
+          '(including malformed --time/--start/--end/--step/--timeout/--lookback-delta, or an invalid hmd.yaml), ' +
+          '3 data source unreadable (a remote engine unreachable, timed out or answering garbage).',
       ) as unknown as Argv<QueryArgs>,
   handler: async (args) => {
     process.exitCode = await runQuery(args);
@@ -134,6 +168,8 @@ export async function runQuery(args: QueryArgs, io: QueryIO = processIO): Promis
     return fail(EXIT.USAGE, err);
   }
 
+  if (args.data === undefined) return runDistributed(args, io, params, { lookbackDelta, timeoutMs, output, fail });
+
   let storage: Queryable;
   try {
     storage = await openSource(args.data);
@@ -146,15 +182,7 @@ export async function runQuery(args: QueryArgs, io: QueryIO = processIO): Promis
     let result: QueryResult;
     if (params.kind === 'instant') result = await engine.instantQuery(storage, args.expr, params.time);
     else result = await engine.rangeQuery(storage, args.expr, params.start, params.end, params.step);
-
-    if (output === 'json') {
-      io.out(encodeQueryResult(result, { stats: args.stats }) + '\n');
-    } else {
-      io.out(formatTable(result.value, params.kind === 'instant' ? params.time : undefined));
-      for (const w of result.warnings) io.err(`warning: ${w}\n`);
-      for (const i of result.infos) io.err(`info: ${i}\n`);
-      if (args.stats) io.err(formatStats(result.stats));
-    }
+    printResult(result, args, io, params, output);
     return EXIT.OK;
   } catch (err) {
     // The data could not be read (a missing block, a store that refuses): that is exit 3.
@@ -162,6 +190,80 @@ export async function runQuery(args: QueryArgs, io: QueryIO = processIO): Promis
   } finally {
     await storage.close?.();
   }
+}
+
+function printResult(result: QueryResult, args: QueryArgs, io: QueryIO, params: Params, output: 'json' | 'table', missing: readonly string[] = []): void {
+  if (output === 'json') {
+    io.out(encodeQueryResult(result, { stats: args.stats, ...(missing.length ? { missingEngines: missing } : {}) }) + '\n');
+  } else {
+    io.out(formatTable(result.value, params.kind === 'instant' ? params.time : undefined));
+    for (const w of result.warnings) io.err(`warning: ${w}\n`);
+    for (const i of result.infos) io.err(`info: ${i}\n`);
+    if (args.stats) io.err(formatStats(result.stats));
+  }
+}
+
+interface RunContext {
+  lookbackDelta: number;
+  timeoutMs: number;
+  output: 'json' | 'table';
+  fail: (code: number, err: unknown) => number;
+}
+
+/** `hmd query --engines`: plans the query over the remote engines, then runs or explains it. */
+async function runDistributed(args: QueryArgs, io: QueryIO, params: Params, ctx: RunContext): Promise<number> {
+  let engines: EngineConfig[];
+  let config: HmdConfig | undefined;
+  try {
+    config = args.config !== undefined ? loadConfig(args.config) : undefined;
+    engines = args.engines !== undefined ? loadConfig(args.engines).engines : config!.engines;
+  } catch (err) {
+    if (err instanceof ConfigError) return ctx.fail(EXIT.USAGE, new PromQLError('bad_data', err.message));
+    throw err;
+  }
+  const de = new DistributedEngine({
+    engines: engines.map(engineSpec),
+    partialResponse: args['partial-response'] ?? config?.query.partialResponse ?? false,
+    central: { lookbackDelta: ctx.lookbackDelta, maxSamples: args['max-samples'], timeoutMs: ctx.timeoutMs },
+    now: io.now,
+  });
+  try {
+    if (args.explain) {
+      const plan = params.kind === 'instant' ? de.explain(args.expr, params.time) : de.explain(args.expr, params.start, params.end, params.step);
+      io.out(args.output === 'json' ? JSON.stringify(planToJSON(plan), null, 2) + '\n' : formatPlan(plan));
+      return EXIT.OK;
+    }
+    let result: DistributedResult;
+    if (params.kind === 'instant') result = await de.instantQuery(args.expr, params.time);
+    else result = await de.rangeQuery(args.expr, params.start, params.end, params.step);
+    printResult(result, args, io, params, ctx.output, result.missingEngines);
+    if (args.stats && ctx.output === 'table') io.err(`remote: ${result.requests} requests, ${result.bytesReceived} bytes received, plan ${result.plan.mode}\n`);
+    return EXIT.OK;
+  } catch (err) {
+    // An engine that cannot be reached or answers garbage is a source failure; its own query errors are the query's.
+    return ctx.fail(err instanceof RemoteEngineError && err.kind !== 'api' ? EXIT.SOURCE : EXIT.FAILURE, err);
+  } finally {
+    await de.close();
+  }
+}
+
+const engineTime = (b: TimeBound | undefined): EngineTime | undefined => (b === undefined ? undefined : b.kind === 'absolute' ? b.ms : { relativeMs: b.offsetMs });
+
+/** A configured engine as the distributed engine takes it. */
+export function engineSpec(e: EngineConfig): DistributedEngineSpec {
+  const minTime = engineTime(e.minTime);
+  const maxTime = engineTime(e.maxTime);
+  return {
+    name: e.name,
+    url: e.url,
+    labels: e.labels,
+    ...(minTime !== undefined ? { minTime } : {}),
+    ...(maxTime !== undefined ? { maxTime } : {}),
+    ...(e.headers ? { headers: e.headers } : {}),
+    ...(e.bearerToken ? { bearerToken: e.bearerToken } : {}),
+    ...(e.timeoutMs ? { timeoutMs: e.timeoutMs } : {}),
+    ...(e.connections ? { connections: e.connections } : {}),
+  };
 }
 
 /** Reads the time flags as Prometheus's API reads its parameters, with its messages. */

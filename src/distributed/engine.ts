@@ -15,11 +15,11 @@ import { parseExpr } from '../promql/parser.js';
 import { exprToString } from '../promql/printer.js';
 import type { QueryResult, QueryValue } from '../promql/result.js';
 import { typeOf } from '../promql/signatures.js';
-import { compareLabels, getLabel, labelsKey, METRIC_NAME, setLabel, type Labels } from '../storage/labels.js';
+import { compareLabels, labelsKey, METRIC_NAME, type Labels } from '../storage/labels.js';
 import type { LabelMatcher } from '../storage/matchers.js';
 import type { Queryable, SelectRequest, SelectResult, Series } from '../storage/queryable.js';
 import { RemoteEngine, type Admission, type Priority, type RemoteQueryResult } from '../remote/client.js';
-import { NodeResult } from './merge.js';
+import { NodeResult, ownLabels } from './merge.js';
 import { planQuery, REMOTE_PREFIX, stripPartitionMatchers, type Plan, type RemoteNode, type RemoteTarget } from './planner.js';
 import { Topology, type EngineSpec, type Partition, type PlacedEngine } from './topology.js';
 
@@ -289,7 +289,8 @@ class Run {
           }).then((ss) => {
             for (const s of ss ?? []) {
               if (s.timestamps.length === 0) continue;
-              const labels = attachPartition(s.labels, this.topo.partitionLabels, part);
+              const labels = ownLabels(s.labels, this.topo.partitionLabels, part.labels);
+              if (!labels) continue;
               const k = labelsKey(labels);
               const x = byKey.get(k);
               if (x) x.parts.push(s);
@@ -349,16 +350,22 @@ function stitch(labels: Labels, parts: Series[]): Series {
   return { labels, timestamps: Float64Array.from(ts), values: Float64Array.from(vs), mayHaveStale: false };
 }
 
-/** Adds the partition's labels a series lacks (engines need not store their external labels). */
-function attachPartition(ls: Labels, p: readonly string[], part: Partition): Labels {
-  let out = ls;
-  for (const name of p) if (getLabel(out, name) === '') out = setLabel(out, name, getLabel(part.labels, name));
-  return out;
-}
-
+/** A passthrough answer with the engine's partition labels attached (and others' series dropped). */
 function attach(v: QueryValue, p: readonly string[], part: Partition): QueryValue {
-  if (v.type === 'vector') return { type: 'vector', samples: v.samples.map((s) => ({ ...s, labels: attachPartition(s.labels, p, part) })) };
-  if (v.type === 'matrix') return { type: 'matrix', series: v.series.map((s) => ({ ...s, labels: attachPartition(s.labels, p, part) })) };
+  if (v.type === 'vector') {
+    const samples = v.samples.flatMap((s) => {
+      const labels = ownLabels(s.labels, p, part.labels);
+      return labels ? [{ ...s, labels }] : [];
+    });
+    return { type: 'vector', samples };
+  }
+  if (v.type === 'matrix') {
+    const series = v.series.flatMap((s) => {
+      const labels = ownLabels(s.labels, p, part.labels);
+      return labels ? [{ ...s, labels }] : [];
+    });
+    return { type: 'matrix', series };
+  }
   return v;
 }
 

@@ -50,13 +50,7 @@ export class NodeResult {
       return;
     }
     if (!value) return;
-    const attach = (ls: Labels): Labels => {
-      let out = ls;
-      for (const name of this.partitionLabels) if (getLabel(out, name) === '') out = setLabel(out, name, getLabel(target.partition.labels, name));
-      return out;
-    };
-    const seriesOf = (labels: Labels): GridSeries => {
-      const ls = attach(labels);
+    const seriesOf = (ls: Labels): GridSeries => {
       const k = labelsKey(ls);
       let s = this.byKey.get(k);
       if (!s) {
@@ -67,7 +61,9 @@ export class NodeResult {
     };
     for (const [labels, i, v] of points(value, g)) {
       if (i < i0 || i > i1) continue;
-      const s = seriesOf(labels);
+      const ls = ownLabels(labels, this.partitionLabels, target.partition.labels);
+      if (!ls) continue;
+      const s = seriesOf(ls);
       // Two engines answering the same series at the same step: the first (preferred) wins.
       if (s.present[i]) continue;
       s.present[i] = 1;
@@ -123,4 +119,20 @@ function* points(v: QueryValue, g: StepGrid): Generator<[Labels, number, number]
       }
     }
   }
+}
+
+/**
+ * A series' labels with the partition labels it lacks taken from its engine; undefined when it
+ * carries another partition's value, i.e. the engine holds (or was configured over) data that
+ * is not its own: that series is answered by the engine that owns it.
+ */
+export function ownLabels(ls: Labels, p: readonly string[], own: Labels): Labels | undefined {
+  let out = ls;
+  for (const name of p) {
+    const v = getLabel(out, name);
+    const mine = getLabel(own, name);
+    if (v === '') out = setLabel(out, name, mine);
+    else if (v !== mine) return undefined;
+  }
+  return out;
 }

@@ -113,6 +113,8 @@ function labelsJSON(ls: Labels): string {
 export interface EncodeOptions {
   /** Add `data.stats` as Prometheus's `stats=all` does (plus hmd's storage counters). */
   stats?: boolean;
+  /** Engines that did not answer a distributed query: adds `partialResponse` (the answer is incomplete). */
+  missingEngines?: readonly string[];
 }
 
 /** `{"status":"success","data":{"resultType":...,"result":...}}` for a query result. */
@@ -123,6 +125,8 @@ export function encodeQueryResult(result: QueryResult, opts: EncodeOptions = {})
   out += '}';
   if (result.warnings.length > 0) out += ',"warnings":' + stringArray(result.warnings);
   if (result.infos.length > 0) out += ',"infos":' + stringArray(result.infos);
+  // hmd's own member: clients that do not know it ignore it, the decision engine must not.
+  if (opts.missingEngines && opts.missingEngines.length > 0) out += ',"partialResponse":{"missingEngines":' + stringArray(opts.missingEngines) + '}';
   return out + '}';
 }
 

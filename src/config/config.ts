@@ -1,0 +1,237 @@
+/**
+ * hmd.yaml: the engines hmd fans queries out to, and query defaults. Every error names the
+ * file, line and column of the offending value and says what to write instead; unknown keys
+ * are errors, so that a typo never silently falls back to a default.
+ */
+
+import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node } from 'yaml';
+import { parseModelDuration } from '../util/duration.js';
+
+/** A time bound: ms since the epoch, or an offset from "now" (negative ms, e.g. -15d). */
+export type TimeBound = { kind: 'absolute'; ms: number } | { kind: 'relative'; offsetMs: number };
+
+/** One remote engine. */
+export interface EngineConfig {
+  name: string;
+  url: string;
+  /** External labels the engine owns (its partition), e.g. {datacenter: 'dc1'}. */
+  labels: Record<string, string>;
+  minTime?: TimeBound;
+  maxTime?: TimeBound;
+  headers?: Record<string, string>;
+  bearerToken?: string;
+  timeoutMs?: number;
+  connections?: number;
+}
+
+export interface QueryConfig {
+  partialResponse: boolean;
+  lookbackDeltaMs?: number;
+  timeoutMs?: number;
+}
+
+export interface HmdConfig {
+  file: string;
+  engines: EngineConfig[];
+  query: QueryConfig;
+}
+
+/** A config problem, located in its file. */
+export class ConfigError extends Error {
+  constructor(
+    message: string,
+    readonly file: string,
+    readonly line?: number,
+    readonly column?: number,
+  ) {
+    super(`${file}${line !== undefined ? `:${line}:${column ?? 1}` : ''}: ${message}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export const ENGINE_KEYS = ['name', 'url', 'labels', 'minTime', 'maxTime', 'headers', 'bearerToken', 'bearerTokenFile', 'timeout', 'connections'] as const;
+export const QUERY_KEYS = ['partialResponse', 'lookbackDelta', 'timeout'] as const;
+export const TOP_KEYS = ['engines', 'query'] as const;
+
+const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
+const ENGINE_NAME = /^[A-Za-z0-9_.-]+$/;
+
+/** Reads and validates a config file. */
+export function loadConfig(path: string, env: Record<string, string | undefined> = process.env): HmdConfig {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`cannot read the config file: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}; check the path given to --config/--engines`, path);
+  }
+  return parseConfig(text, path, env);
+}
+
+/** Resolves a bound to ms: absolute as is, relative from `nowMs`, absent as `fallback`. */
+export function resolveTimeBound(b: TimeBound | undefined, nowMs: number, fallback: number): number {
+  if (!b) return fallback;
+  return b.kind === 'absolute' ? b.ms : nowMs + b.offsetMs;
+}
+
+/** Parses and validates config text; `file` names it in errors and anchors relative paths. */
+export function parseConfig(text: string, file: string, env: Record<string, string | undefined> = process.env): HmdConfig {
+  const lc = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: true });
+  const fail = (node: Node | undefined | null, msg: string): never => {
+    const off = node?.range?.[0];
+    if (off === undefined) throw new ConfigError(msg, file);
+    const p = lc.linePos(off);
+    throw new ConfigError(msg, file, p.line, p.col);
+  };
+  if (doc.errors.length > 0) {
+    const e = doc.errors[0]!;
+    const p = lc.linePos(e.pos[0]);
+    throw new ConfigError(`YAML syntax: ${e.message.split('\n')[0]}`, file, p.line, p.col);
+  }
+  const root = doc.contents;
+  if (!isMap(root)) fail(root, 'expected a mapping with `engines:` (and optionally `query:`) at the top level');
+  const top = mapping(root as Node, 'the top level', TOP_KEYS, fail);
+
+  const sub = (s: string, where: Node): string =>
+    s.replace(/\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (m, name: string | undefined) => {
+      if (m === '$$') return '$';
+      const v = env[name!];
+      if (v === undefined) fail(where, `environment variable ${name} is not set (write $$ for a literal $)`);
+      return v!;
+    });
+  const str = (n: Node | undefined, what: string): string => {
+    if (!isScalar(n) || typeof n.value !== 'string') fail(n, `${what}: expected a string${isScalar(n) && typeof n.value === 'number' ? ' (quote it: "' + String(n.value) + '")' : ''}`);
+    return sub((n as { value: string }).value, n!);
+  };
+  const strMap = (n: Node | undefined, what: string, check?: (k: string, kn: Node) => void): Record<string, string> => {
+    if (!isMap(n)) fail(n, `${what}: expected a mapping of names to strings`);
+    const out: Record<string, string> = {};
+    for (const it of (n as { items: { key: Node; value: Node }[] }).items) {
+      const k = str(it.key, `${what} key`);
+      check?.(k, it.key);
+      out[k] = str(it.value ?? undefined, `${what}.${k}`);
+    }
+    return out;
+  };
+  const duration = (n: Node | undefined, what: string): number => {
+    const s = str(n, what);
+    const d = parseModelDuration(s);
+    if (d === undefined || d <= 0) fail(n, `${what}: ${JSON.stringify(s)} is not a positive duration (e.g. 30s, 2m, 1h30m)`);
+    return d!;
+  };
+  const timeBound = (n: Node | undefined, what: string): TimeBound => {
+    const s = str(n, what).trim();
+    if (s.startsWith('-')) {
+      const d = parseModelDuration(s.slice(1));
+      if (d === undefined) fail(n, `${what}: ${JSON.stringify(s)} is neither a duration before now (-15d) nor an RFC3339 time`);
+      return { kind: 'relative', offsetMs: -d! };
+    }
+    const ms = /^\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d(\.\d+)?)?(Z|[+-]\d\d:\d\d)$/.test(s) ? Date.parse(s) : NaN;
+    if (!Number.isFinite(ms)) fail(n, `${what}: ${JSON.stringify(s)} is neither a duration before now (-15d) nor an RFC3339 time (2025-06-01T00:00:00Z)`);
+    return { kind: 'absolute', ms };
+  };
+
+  const enginesNode = top.get('engines');
+  if (!enginesNode) fail(root as Node, 'no `engines:` list: declare at least one engine (name, url, labels)');
+  if (!isSeq(enginesNode) || enginesNode.items.length === 0) fail(enginesNode, '`engines` must be a non-empty list of engines');
+  const engines: EngineConfig[] = [];
+  const nodes: Node[] = [];
+  for (const item of (enginesNode as { items: Node[] }).items) {
+    const m = mapping(item, 'an engine', ENGINE_KEYS, fail);
+    const at = `engine ${engines.length + 1}`;
+    const nameNode = m.get('name');
+    if (!nameNode) fail(item, `${at}: missing \`name\``);
+    const name = str(nameNode, `${at}.name`);
+    if (!ENGINE_NAME.test(name)) fail(nameNode, `engine name ${JSON.stringify(name)}: use letters, digits, '.', '_' and '-'`);
+    if (engines.some((e) => e.name === name)) fail(nameNode, `engine name ${JSON.stringify(name)} is used twice; names must be unique`);
+    const urlNode = m.get('url');
+    if (!urlNode) fail(item, `engine ${name}: missing \`url\` (e.g. http://prometheus-dc1:9090)`);
+    const url = str(urlNode, `engine ${name}.url`);
+    let parsed: URL | undefined;
+    try {
+      parsed = new URL(url);
+    } catch {
+      fail(urlNode, `engine ${name}: url ${JSON.stringify(url)} is not a URL (e.g. http://prometheus-dc1:9090)`);
+    }
+    if (parsed!.protocol !== 'http:' && parsed!.protocol !== 'https:') fail(urlNode, `engine ${name}: url must be http:// or https://`);
+    if (parsed!.search || parsed!.hash) fail(urlNode, `engine ${name}: url must be a base URL without ?query or #fragment`);
+    const labels = m.has('labels')
+      ? strMap(m.get('labels'), `engine ${name}.labels`, (k, kn) => {
+          if (!LABEL_NAME.test(k) || k.startsWith('__')) fail(kn, `engine ${name}: ${JSON.stringify(k)} is not a valid external label name`);
+        })
+      : {};
+    const e: EngineConfig = { name, url: url.replace(/\/+$/, ''), labels };
+    if (m.has('minTime')) e.minTime = timeBound(m.get('minTime'), `engine ${name}.minTime`);
+    if (m.has('maxTime')) e.maxTime = timeBound(m.get('maxTime'), `engine ${name}.maxTime`);
+    if (e.minTime?.kind === 'absolute' && e.maxTime?.kind === 'absolute' && e.minTime.ms >= e.maxTime.ms) fail(m.get('maxTime'), `engine ${name}: maxTime must be after minTime`);
+    if (m.has('headers')) e.headers = strMap(m.get('headers'), `engine ${name}.headers`);
+    if (m.has('bearerToken') && m.has('bearerTokenFile')) fail(m.get('bearerTokenFile'), `engine ${name}: give bearerToken or bearerTokenFile, not both`);
+    if (m.has('bearerToken')) e.bearerToken = str(m.get('bearerToken'), `engine ${name}.bearerToken`);
+    if (m.has('bearerTokenFile')) {
+      const p = resolve(dirname(file), str(m.get('bearerTokenFile'), `engine ${name}.bearerTokenFile`));
+      try {
+        e.bearerToken = readFileSync(p, 'utf8').trim();
+      } catch (err) {
+        fail(m.get('bearerTokenFile'), `engine ${name}: cannot read bearerTokenFile ${p}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+      }
+    }
+    if (e.bearerToken !== undefined && e.headers && Object.keys(e.headers).some((h) => h.toLowerCase() === 'authorization')) {
+      fail(m.get('headers'), `engine ${name}: an Authorization header and a bearer token conflict; keep one`);
+    }
+    if (m.has('timeout')) e.timeoutMs = duration(m.get('timeout'), `engine ${name}.timeout`);
+    if (m.has('connections')) {
+      const n = m.get('connections');
+      if (!isScalar(n) || typeof n.value !== 'number' || !Number.isInteger(n.value) || n.value <= 0) fail(n, `engine ${name}.connections: expected a positive integer`);
+      e.connections = (n as { value: number }).value;
+    }
+    engines.push(e);
+    nodes.push(item);
+  }
+
+  if (engines.length > 1) {
+    const names = (e: EngineConfig) => Object.keys(e.labels).sort().join(',');
+    for (let i = 0; i < engines.length; i++) {
+      const e = engines[i]!;
+      if (Object.keys(e.labels).length === 0) fail(nodes[i], `engine ${e.name}: with several engines, each must declare the external labels it owns (e.g. labels: {datacenter: dc1})`);
+      if (names(e) !== names(engines[0]!)) {
+        fail(nodes[i], `engine ${e.name}: declares labels {${names(e)}} but ${engines[0]!.name} declares {${names(engines[0]!)}}; every engine must declare the same label names`);
+      }
+      for (let j = 0; j < i; j++) {
+        const o = engines[j]!;
+        const same = Object.entries(e.labels).every(([k, v]) => o.labels[k] === v);
+        const bounded = (x: EngineConfig) => x.minTime !== undefined || x.maxTime !== undefined;
+        if (same && !(bounded(e) && bounded(o))) {
+          fail(nodes[i], `engines ${o.name} and ${e.name} own the same labels and the same time range; give each a minTime/maxTime (one datacenter's history split by time), or different labels`);
+        }
+      }
+    }
+  }
+
+  const query: QueryConfig = { partialResponse: false };
+  const qn = top.get('query');
+  if (qn) {
+    const q = mapping(qn, 'query', QUERY_KEYS, fail);
+    if (q.has('partialResponse')) {
+      const n = q.get('partialResponse');
+      if (!isScalar(n) || typeof n.value !== 'boolean') fail(n, 'query.partialResponse: expected true or false');
+      query.partialResponse = (n as { value: boolean }).value;
+    }
+    if (q.has('lookbackDelta')) query.lookbackDeltaMs = duration(q.get('lookbackDelta'), 'query.lookbackDelta');
+    if (q.has('timeout')) query.timeoutMs = duration(q.get('timeout'), 'query.timeout');
+  }
+  return { file, engines, query };
+}
+
+/** The keys of a YAML mapping, rejecting any not in `allowed`. */
+function mapping(n: Node, what: string, allowed: readonly string[], fail: (n: Node | undefined, m: string) => never): Map<string, Node> {
+  if (!isMap(n)) fail(n, `${what}: expected a mapping`);
+  const out = new Map<string, Node>();
+  for (const it of (n as unknown as { items: { key: Node; value: Node | null }[] }).items) {
+    const k = isScalar(it.key) ? String(it.key.value) : '';
+    if (!allowed.includes(k)) fail(it.key, `unknown key ${JSON.stringify(k)} in ${what}; allowed: ${allowed.join(', ')}`);
+    out.set(k, it.value ?? (it.key as Node));
+  }
+  return out;
+}
