@@ -13,6 +13,7 @@ import { PrometheusApi } from '../../src/server/api.js';
 import { startHttpServer, type RunningServer } from '../../src/server/http.js';
 import { getLabel } from '../../src/storage/labels.js';
 import { MemoryStore } from '../../src/storage/memory.js';
+import { diffResults } from '../helpers/series.js';
 import { generateSliData, toMemoryStore, type SliData } from '../helpers/sli-data.js';
 
 const START = Date.UTC(2025, 5, 12, 10, 0, 0);
@@ -65,30 +66,9 @@ S.after(async (ctx) => {
 const local = new Engine();
 const T = START + 70 * 60_000 + 500;
 
-function canon(r: QueryResult): Map<string, number[]> {
-  const m = new Map<string, number[]>();
-  const v = r.value;
-  const key = (ls: readonly { name: string; value: string }[]) => ls.map((l) => `${l.name}=${l.value}`).join(',');
-  if (v.type === 'vector') for (const s of v.samples) m.set(key(s.labels), [s.t, s.v]);
-  else if (v.type === 'matrix') for (const s of v.series) m.set(key(s.labels), [...s.timestamps].flatMap((t, i) => [t, s.values[i]!]));
-  else if (v.type === 'scalar') m.set('', [v.t, v.v]);
-  return m;
-}
-
 function assertClose(got: QueryResult, want: QueryResult, what: string): void {
-  const g = canon(got);
-  const w = canon(want);
-  assert.equal([...g.keys()].sort(), [...w.keys()].sort(), `${what}: series`);
-  for (const [k, wv] of w) {
-    const gv = g.get(k)!;
-    assert.is(gv.length, wv.length, `${what}: ${k} points`);
-    for (let i = 0; i < wv.length; i++) {
-      const a = gv[i]!;
-      const b = wv[i]!;
-      const ok = a === b || (Number.isNaN(a) && Number.isNaN(b)) || Math.abs(a - b) <= 1e-9 * Math.max(Math.abs(a), Math.abs(b));
-      if (!ok) assert.unreachable(`${what}: ${k}[${i}] = ${a}, want ${b}`);
-    }
-  }
+  const d = diffResults(got.value, want.value);
+  assert.ok(d.length === 0, `${what}:\n  ${d.join('\n  ')}`);
 }
 
 const EXPRS = [

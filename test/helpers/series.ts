@@ -56,3 +56,43 @@ export function scrapeTimes(r: () => number, t0: number, t1: number, gapAt?: num
   }
   return out;
 }
+
+/** Points of a result by series (labels as text): [t0, v0, t1, v1, ...]. */
+function pointsBySeries(v: QueryResult['value']): Map<string, number[]> {
+  const m = new Map<string, number[]>();
+  if (v.type === 'vector') for (const s of v.samples) m.set(formatLabels(s.labels), [s.t, s.v]);
+  else if (v.type === 'matrix') for (const s of v.series) m.set(formatLabels(s.labels), Array.from(s.timestamps, (t, i) => [t, s.values[i]!]).flat());
+  else if (v.type === 'scalar') m.set('scalar', [v.t, v.v]);
+  return m;
+}
+
+/**
+ * Differences between two results compared as sets of series (order ignored), values within
+ * `tol` relative (NaN equals NaN, infinities must match exactly). Empty when they agree.
+ */
+export function diffResults(got: QueryResult['value'], want: QueryResult['value'], tol = 1e-9): string[] {
+  const out: string[] = [];
+  if (got.type !== want.type) return [`type ${got.type}, want ${want.type}`];
+  const g = pointsBySeries(got);
+  const w = pointsBySeries(want);
+  for (const k of w.keys()) if (!g.has(k)) out.push(`missing series ${k}`);
+  for (const k of g.keys()) if (!w.has(k)) out.push(`extra series ${k}`);
+  for (const [k, wv] of w) {
+    const gv = g.get(k);
+    if (!gv) continue;
+    if (gv.length !== wv.length) {
+      out.push(`${k}: ${gv.length / 2} points, want ${wv.length / 2}`);
+      continue;
+    }
+    for (let i = 0; i < wv.length; i++) {
+      const a = gv[i]!;
+      const b = wv[i]!;
+      const same = a === b || (Number.isNaN(a) && Number.isNaN(b)) || (Number.isFinite(a) && Number.isFinite(b) && Math.abs(a - b) <= tol * Math.max(Math.abs(a), Math.abs(b)));
+      if (!same) {
+        out.push(`${k}: ${i % 2 ? 'value' : 'time'} #${i >> 1} = ${a}, want ${b}`);
+        break;
+      }
+    }
+  }
+  return out.slice(0, 10);
+}
