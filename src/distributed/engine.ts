@@ -8,6 +8,7 @@
  * incomplete answer from a healthy one.
  */
 
+import { setMaxListeners } from 'node:events';
 import type { Expr, MatrixSelector, VectorSelector } from '../promql/ast.js';
 import { Engine, type EngineOptions } from '../promql/engine.js';
 import { PromQLError } from '../promql/errors.js';
@@ -197,6 +198,8 @@ class Run {
     private readonly opts: DistributedQueryOptions,
   ) {
     this.topo = engine.topology();
+    // Every request of the query listens on this one signal; that many listeners is by design.
+    setMaxListeners(0, this.controller.signal);
     opts.signal?.addEventListener('abort', () => this.controller.abort(opts.signal!.reason), { once: true });
   }
 
