@@ -1,7 +1,7 @@
 /** `hmd query`: evaluate one PromQL expression over a data source and print the result. */
 
 import type { Argv, CommandModule } from 'yargs';
-import { Engine } from '../promql/engine.js';
+import { DEFAULT_LOOKBACK_MS, DEFAULT_TIMEOUT_MS, Engine } from '../promql/engine.js';
 import { PromQLError } from '../promql/errors.js';
 import type { QueryResult } from '../promql/result.js';
 import type { Queryable } from '../storage/queryable.js';
@@ -43,9 +43,9 @@ export interface QueryArgs {
   end?: string;
   step?: string;
   output?: 'json' | 'table';
-  'lookback-delta': string;
+  'lookback-delta'?: string;
   'max-samples': number;
-  timeout: string;
+  timeout?: string;
   stats: boolean;
 }
 
@@ -98,9 +98,9 @@ export const queryCommand: CommandModule<object, QueryArgs> = {
         choices: ['json', 'table'] as const,
         describe: 'Prometheus API JSON, or a table for people [default: table on a terminal, json otherwise]',
       })
-      .option('lookback-delta', { type: 'string', requiresArg: true, default: '5m', describe: 'How far back an instant selector looks for a sample' })
+      .option('lookback-delta', { type: 'string', requiresArg: true, describe: 'How far back an instant selector looks for a sample [default: query.lookbackDelta of hmd.yaml, else 5m]' })
       .option('max-samples', { type: 'number', requiresArg: true, default: 50_000_000, describe: 'Most samples the query may hold in memory at once' })
-      .option('timeout', { type: 'string', requiresArg: true, default: '2m', describe: 'Query evaluation timeout' })
+      .option('timeout', { type: 'string', requiresArg: true, describe: 'Query evaluation timeout [default: query.timeout of hmd.yaml, else 2m]' })
       .option('stats', { type: 'boolean', default: false, describe: 'Print query stats (stderr in table mode, data.stats in JSON)' })
       .group(['data', 'engines', 'config'], 'Source (one of):')
       .group(['explain', 'partial-response'], 'Distributed:')
@@ -158,12 +158,12 @@ export async function runQuery(args: QueryArgs, io: QueryIO = processIO): Promis
   };
 
   let params: Params;
-  let lookbackDelta: number;
-  let timeoutMs: number;
+  let lookbackDelta: number | undefined;
+  let timeoutMs: number | undefined;
   try {
     params = queryParams(args, io.now);
-    lookbackDelta = positiveDuration('lookback-delta', args['lookback-delta']);
-    timeoutMs = positiveDuration('timeout', args.timeout);
+    lookbackDelta = args['lookback-delta'] === undefined ? undefined : positiveDuration('lookback-delta', args['lookback-delta']);
+    timeoutMs = args.timeout === undefined ? undefined : positiveDuration('timeout', args.timeout);
   } catch (err) {
     return fail(EXIT.USAGE, err);
   }
@@ -178,7 +178,7 @@ export async function runQuery(args: QueryArgs, io: QueryIO = processIO): Promis
   }
 
   try {
-    const engine = new Engine({ lookbackDelta, maxSamples: args['max-samples'], timeoutMs });
+    const engine = new Engine({ lookbackDelta: lookbackDelta ?? DEFAULT_LOOKBACK_MS, maxSamples: args['max-samples'], timeoutMs: timeoutMs ?? DEFAULT_TIMEOUT_MS });
     let result: QueryResult;
     if (params.kind === 'instant') result = await engine.instantQuery(storage, args.expr, params.time);
     else result = await engine.rangeQuery(storage, args.expr, params.start, params.end, params.step);
@@ -204,8 +204,8 @@ function printResult(result: QueryResult, args: QueryArgs, io: QueryIO, params: 
 }
 
 interface RunContext {
-  lookbackDelta: number;
-  timeoutMs: number;
+  lookbackDelta: number | undefined;
+  timeoutMs: number | undefined;
   output: 'json' | 'table';
   fail: (code: number, err: unknown) => number;
 }
@@ -224,7 +224,11 @@ async function runDistributed(args: QueryArgs, io: QueryIO, params: Params, ctx:
   const de = new DistributedEngine({
     engines: engines.map(engineSpec),
     partialResponse: args['partial-response'] ?? config?.query.partialResponse ?? false,
-    central: { lookbackDelta: ctx.lookbackDelta, maxSamples: args['max-samples'], timeoutMs: ctx.timeoutMs },
+    central: {
+      lookbackDelta: ctx.lookbackDelta ?? config?.query.lookbackDeltaMs ?? DEFAULT_LOOKBACK_MS,
+      maxSamples: args['max-samples'],
+      timeoutMs: ctx.timeoutMs ?? config?.query.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+    },
     now: io.now,
   });
   try {

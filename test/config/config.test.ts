@@ -1,0 +1,125 @@
+/** hmd.yaml: the loader's values, its located errors, and the published schema kept in step. */
+
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { ConfigError, ENGINE_KEYS, loadConfig, parseConfig, QUERY_KEYS, resolveTimeBound, TOP_KEYS } from '../../src/config/config.js';
+
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+const S = suite('config');
+
+/** The error parseConfig throws for `text`, checked to be a located ConfigError. */
+function error(text: string, env: Record<string, string> = {}): ConfigError {
+  try {
+    parseConfig(text, 'hmd.yaml', env);
+  } catch (err) {
+    assert.instance(err, ConfigError);
+    return err as ConfigError;
+  }
+  throw new Error(`expected an error for:\n${text}`);
+}
+
+const ENGINE = (extra = '') => `engines:\n  - name: dc1\n    url: http://p1:9090\n    labels: {datacenter: dc1}\n${extra}`;
+
+S('the bundled example loads with every field', () => {
+  const c = loadConfig(join(ROOT, 'examples/hmd.yaml'), { DC3_ARCHIVE_TOKEN: 's3cr3t' });
+  assert.equal(
+    c.engines.map((e) => e.name),
+    ['dc1', 'dc2', 'dc3-recent', 'dc3-archive'],
+  );
+  assert.equal(c.engines[0], { name: 'dc1', url: 'http://prometheus-dc1.internal:9090', labels: { datacenter: 'dc1' } });
+  assert.is(c.engines[1]!.timeoutMs, 30_000);
+  assert.equal(c.engines[2]!.minTime, { kind: 'relative', offsetMs: -15 * 86_400_000 });
+  const a = c.engines[3]!;
+  assert.equal(a.maxTime, { kind: 'relative', offsetMs: -14 * 86_400_000 });
+  assert.is(a.url, 'https://thanos-dc3.internal', 'trailing slash dropped');
+  assert.equal(a.headers, { 'X-Scope-OrgID': 'release-eng' });
+  assert.is(a.bearerToken, 's3cr3t');
+  assert.is(a.connections, 8);
+  assert.equal(c.query, { partialResponse: false, lookbackDeltaMs: 300_000, timeoutMs: 120_000 });
+});
+
+S('absolute times, and resolveTimeBound', () => {
+  const c = parseConfig(ENGINE('    minTime: 2025-06-01T00:00:00Z\n    maxTime: "2025-07-01T00:00:00+02:00"\n'), 'x.yaml');
+  assert.equal(c.engines[0]!.minTime, { kind: 'absolute', ms: Date.UTC(2025, 5, 1) });
+  assert.equal(c.engines[0]!.maxTime, { kind: 'absolute', ms: Date.UTC(2025, 5, 30, 22) });
+  assert.is(resolveTimeBound({ kind: 'relative', offsetMs: -1000 }, 5000, 0), 4000);
+  assert.is(resolveTimeBound({ kind: 'absolute', ms: 7 }, 5000, 0), 7);
+  assert.is(resolveTimeBound(undefined, 5000, -Infinity), -Infinity);
+});
+
+S('errors carry file:line:column and say what to do', () => {
+  const cases: [string, RegExp, number, number][] = [
+    [ENGINE('    lables: {}\n'), /unknown key "lables" in an engine; allowed: name, url, labels/, 5, 5],
+    ['engines:\n  - name: dc1\n    url: ftp://x\n', /url must be http:\/\/ or https:\/\//, 3, 10],
+    ['engines:\n  - name: dc1\n    url: not a url\n', /is not a URL/, 3, 10],
+    ['engines:\n  - name: "dc 1"\n    url: http://x\n', /use letters, digits/, 2, 11],
+    ['engines:\n  - url: http://x\n', /missing `name`/, 2, 5],
+    ['engines:\n  - name: a\n    url: http://x\n    labels: {dc: 1}\n  - name: b\n    url: http://y\n    labels: {dc: "2"}\n', /expected a string \(quote it: "1"\)/, 4, 18],
+    ['engines:\n  - name: a\n    url: http://x\n    labels: {dc: a}\n  - name: a\n    url: http://y\n    labels: {dc: b}\n', /used twice/, 5, 11],
+    ['engines:\n  - name: a\n    url: http://x\n    labels: {dc: a}\n  - name: b\n    url: http://y\n    labels: {region: b}\n', /every engine must declare the same label names/, 5, 5],
+    ['engines:\n  - name: a\n    url: http://x\n    labels: {dc: a}\n  - name: b\n    url: http://y\n    labels: {dc: a}\n', /own the same labels and the same time range/, 5, 5],
+    ['engines:\n  - name: a\n    url: http://x\n    labels: {__dc: a}\n', /not a valid external label name/, 4, 14],
+    [ENGINE('    timeout: soon\n'), /"soon" is not a positive duration/, 5, 14],
+    [ENGINE('    minTime: yesterday\n'), /neither a duration before now/, 5, 14],
+    [ENGINE('    minTime: 2025-07-01T00:00:00Z\n    maxTime: 2025-06-01T00:00:00Z\n'), /maxTime must be after minTime/, 6, 14],
+    [ENGINE('    bearerToken: x\n    bearerTokenFile: y\n'), /bearerToken or bearerTokenFile, not both/, 6, 22],
+    [ENGINE('    bearerToken: x\n    headers: {Authorization: Basic y}\n'), /conflict; keep one/, 6, 14],
+    [ENGINE('    connections: 0\n'), /positive integer/, 5, 18],
+    [ENGINE('    bearerToken: ${NOPE}\n'), /environment variable NOPE is not set/, 5, 18],
+    [ENGINE('query:\n  partialResponse: yes please\n'), /expected true or false/, 6, 20],
+    ['engines: []\n', /non-empty list/, 1, 10],
+    ['query: {}\n', /no `engines:` list/, 1, 1],
+    ['engines:\n  - name: a\n   url: x\n', /YAML syntax/, 3, 1],
+    ['engines:\n  - name: a\n    url: http://x\n    name: b\n', /YAML syntax: Map keys must be unique/, 4, 5],
+  ];
+  for (const [text, re, line, col] of cases) {
+    const e = error(text);
+    assert.match(e.message, re, text);
+    assert.is(e.line, line, `line of: ${e.message}`);
+    assert.is(e.column, col, `column of: ${e.message}`);
+    assert.ok(e.message.startsWith(`hmd.yaml:${line}:${col}: `), e.message);
+  }
+});
+
+S('${VAR} comes from the environment and $$ is a dollar', () => {
+  const c = parseConfig(ENGINE('    headers: {X-Scope-OrgID: "${TENANT}-$$1"}\n'), 'x.yaml', { TENANT: 'team-a' });
+  assert.equal(c.engines[0]!.headers, { 'X-Scope-OrgID': 'team-a-$1' });
+});
+
+S('bearerTokenFile is read relative to the config file, trimmed', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'hmd-config-'));
+  try {
+    writeFileSync(join(dir, 'token'), 'abc123\n');
+    writeFileSync(join(dir, 'hmd.yaml'), ENGINE('    bearerTokenFile: token\n'));
+    assert.is(loadConfig(join(dir, 'hmd.yaml')).engines[0]!.bearerToken, 'abc123');
+    writeFileSync(join(dir, 'hmd.yaml'), ENGINE('    bearerTokenFile: missing\n'));
+    assert.throws(() => loadConfig(join(dir, 'hmd.yaml')), /hmd.yaml:5:22: engine dc1: cannot read bearerTokenFile .*missing: ENOENT/);
+    assert.throws(() => loadConfig(join(dir, 'nope.yaml')), /nope.yaml: cannot read the config file: ENOENT/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+S('a single engine may own no labels; time-split engines may share labels', () => {
+  assert.equal(parseConfig('engines:\n  - {name: only, url: "http://x"}\n', 'x').engines[0]!.labels, {});
+  const c = parseConfig(
+    'engines:\n  - {name: r, url: "http://x", labels: {dc: a}, minTime: -15d}\n  - {name: o, url: "http://y", labels: {dc: a}, maxTime: -14d}\n',
+    'x',
+  );
+  assert.is(c.engines.length, 2);
+});
+
+S('the published JSON schema names exactly the keys the loader accepts', () => {
+  const schema = JSON.parse(readFileSync(join(ROOT, 'schemas/hmd.schema.json'), 'utf8'));
+  assert.equal(Object.keys(schema.properties).sort(), [...TOP_KEYS].sort());
+  assert.equal(Object.keys(schema.$defs.engine.properties).sort(), [...ENGINE_KEYS].sort());
+  assert.equal(Object.keys(schema.properties.query.properties).sort(), [...QUERY_KEYS].sort());
+  assert.is(schema.additionalProperties, false);
+  assert.is(schema.$defs.engine.additionalProperties, false);
+});
+
+S.run();
