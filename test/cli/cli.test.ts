@@ -50,7 +50,7 @@ test('hmd query --help documents every flag', () => {
   for (const flag of ['--data', '--time', '--start', '--end', '--step', '--output', '--lookback-delta', '--max-samples', '--timeout', '--stats']) {
     assert.ok(r.stdout.includes(flag), `missing ${flag}`);
   }
-  assert.match(r.stdout, /default: "5m"/);
+  assert.match(r.stdout, /lookbackDelta of hmd.yaml, else 5m/);
   assert.match(r.stdout, /default: 50000000/);
   assert.match(r.stdout, /default: "2m"/);
 });
@@ -60,7 +60,7 @@ test('usage errors exit 2', () => {
     [[], /Give a command/],
     [['frobnicate'], /Unknown argument: frobnicate/],
     [['query', '--data', 'fixtures/demo.om'], /Not enough non-option arguments/],
-    [['query', 'up'], /Missing required argument: data/],
+    [['query', 'up'], /Give a source: --data FILE\|DIR\|s3:\/\/\.\.\., or --engines hmd\.yaml/],
     [['query', '--data', 'fixtures/demo.om', '--bogus=1', 'up'], /Unknown argument: bogus/],
     [['query', '--data', 'fixtures/demo.om', '--time', '1', '--step', '1m', 'up'], /either --time .* or --start, --end and --step/],
     [['query', '--data', 'fixtures/demo.om', '--start', '1', '--end', '2', 'up'], /missing --step/],
