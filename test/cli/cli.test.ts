@@ -52,7 +52,7 @@ test('hmd query --help documents every flag', () => {
   }
   assert.match(r.stdout, /lookbackDelta of hmd.yaml, else 5m/);
   assert.match(r.stdout, /default: 50000000/);
-  assert.match(r.stdout, /default: "2m"/);
+  assert.match(r.stdout, /query.timeout of hmd.yaml, else 2m/);
 });
 
 test('usage errors exit 2', () => {
