@@ -11,8 +11,8 @@ import * as assert from 'uvu/assert';
 import { DistributedEngine } from '../../src/distributed/engine.js';
 import type { Plan } from '../../src/distributed/planner.js';
 import { exprToString } from '../../src/promql/printer.js';
-import { havePrometheus, prometheusTest } from '../helpers/prometheus.js';
-import { startPrometheusFleet, type PrometheusFleet } from '../helpers/prometheus-fleet.js';
+import { havePrometheus, prometheusTest, startPrometheus } from '../helpers/prometheus.js';
+import { seriesOpenMetrics, startPrometheusFleet, type PrometheusFleet } from '../helpers/prometheus-fleet.js';
 import { diffResults } from '../helpers/series.js';
 import { generateSliData, SLI_DEFAULT_START_MS } from '../helpers/sli-data.js';
 
@@ -133,6 +133,60 @@ for (const c of CASES) {
     if (!c.mayBeEmpty) assert.ok(points > 0, 'Prometheus returned nothing: the case tests nothing');
   });
 }
+
+prometheusTest(S, "dc2's history split across two servers: windows inside one are pushed down, windows across the split pulled raw; both equal the global answer", async () => {
+  const { fleet } = ctx as Required<Ctx>;
+  const data = generateSliData({ seed: 4242, datacenters: 3, instancesPerDc: 3 });
+  const split = min(80);
+  const overlap = 10 * 60_000;
+  const dc2 = data.series.filter((x) => x.labels.some((l) => l.name === 'datacenter' && l.value === 'dc2'));
+  const slice = (lo: number, hi: number) =>
+    dc2
+      .map((x) => {
+        const keep = Array.from(x.timestamps, (t, i) => [t, i] as const).filter(([t]) => t >= lo && t <= hi);
+        return { labels: x.labels, timestamps: Float64Array.from(keep, ([t]) => t), values: Float64Array.from(keep, ([, i]) => x.values[i]!) };
+      })
+      .filter((x) => x.timestamps.length > 0);
+  const archiveMax = split + overlap - 1;
+  const recentMin = split - overlap;
+  const [archive, recent] = await Promise.all([
+    startPrometheus({ openMetrics: seriesOpenMetrics(data, slice(-Infinity, archiveMax)), externalLabels: { datacenter: 'dc2' } }),
+    startPrometheus({ openMetrics: seriesOpenMetrics(data, slice(recentMin, Infinity)), externalLabels: { datacenter: 'dc2' } }),
+  ]);
+  const engines = [
+    ...fleet.engines.filter((e) => e.name !== 'dc2').map(({ name, url, labels }) => ({ name, url, labels })),
+    { name: 'dc2-archive', url: archive.url, labels: { datacenter: 'dc2' }, maxTime: archiveMax },
+    { name: 'dc2-recent', url: recent.url, labels: { datacenter: 'dc2' }, minTime: recentMin },
+  ];
+  const de = new DistributedEngine({ engines });
+  try {
+    for (const [q, pushed] of [
+      ['sum by (datacenter) (rate(http_requests_total[5m]))', true],
+      ['sum(increase(http_requests_total{code=~"5.."}[10m]))', true],
+      ['max by (datacenter) (max_over_time(node_cpu_utilization[30m]))', false],
+    ] as const) {
+      const plan = de.explain(q, RANGE.start, RANGE.end, RANGE.step);
+      const used = new Set(plan.remotes.flatMap((r) => r.targets.map((t) => t.engine.name)));
+      if (pushed) {
+        assert.ok(used.has('dc2-archive') && used.has('dc2-recent') && plan.rawSelectors.length === 0, `${q}: ${plan.notes.join('; ')}`);
+      } else {
+        assert.ok(plan.rawSelectors.length > 0 && plan.notes.length > 0, `${q}: a 30m window cannot fit a 20m overlap`);
+      }
+      const want = await fleet.global!.queryRange(q, RANGE.start, RANGE.end, RANGE.step);
+      const got = await de.rangeQuery(q, RANGE.start, RANGE.end, RANGE.step);
+      const d = diffResults(got.value, want.value);
+      assert.ok(d.length === 0, `${q}:\n  ${d.join('\n  ')}`);
+      for (const t of [split - 60_000, split, split + 7 * 60_000]) {
+        const w = await fleet.global!.query(q, t);
+        const g = await de.instantQuery(q, t);
+        assert.equal(diffResults(g.value, w.value), [], `${q} at ${new Date(t).toISOString()}`);
+      }
+    }
+  } finally {
+    await de.close();
+    await Promise.all([archive.stop(), recent.stop()]);
+  }
+});
 
 prometheusTest(S, 'a stopped engine fails the query by name; --partial-response returns the rest, flagged', async () => {
   const { fleet } = ctx as Required<Ctx>;
