@@ -99,8 +99,12 @@ export class DistributedEngine {
 
   /** The plan of an instant (`step` 0) or range query, without running it. */
   explain(query: string | Expr, start: number, end = start, step = 0): Plan {
+    return this.planWith(this.topology(), query, start, end, step);
+  }
+
+  private planWith(topo: Topology, query: string | Expr, start: number, end: number, step: number): Plan {
     const expr = typeof query === 'string' ? parseExpr(query) : query;
-    return planQuery(expr, new Topology(this.specs, this.now()), {
+    return planQuery(expr, topo, {
       start,
       end,
       step,
@@ -143,8 +147,10 @@ export class DistributedEngine {
         throw new PromQLError('bad_data', `invalid expression type "${t === 'matrix' ? 'range vector' : t}" for range query, must be Scalar or instant Vector`);
       }
     }
-    const plan = this.explain(expr, start, end, step);
-    const run = new Run(this, plan, opts.partialResponse ?? this.partialResponse, opts);
+    // One topology for planning and running: relative time ranges are resolved once.
+    const topo = this.topology();
+    const plan = this.planWith(topo, expr, start, end, step);
+    const run = new Run(this, topo, plan, opts.partialResponse ?? this.partialResponse, opts);
     let result: QueryResult;
     if (plan.passthrough) {
       const { target, attachLabels } = plan.passthrough;
@@ -175,8 +181,7 @@ export class DistributedEngine {
     return this.clients[e.index]!;
   }
 
-  /** @internal */
-  topology(): Topology {
+  private topology(): Topology {
     return new Topology(this.specs, this.now());
   }
 }
@@ -189,15 +194,14 @@ class Run {
   bytes = 0;
   private readonly results = new Map<string, NodeResult>();
   private readonly controller = new AbortController();
-  private readonly topo: Topology;
 
   constructor(
     private readonly engine: DistributedEngine,
+    private readonly topo: Topology,
     private readonly plan: Plan,
     private readonly partial: boolean,
     private readonly opts: DistributedQueryOptions,
   ) {
-    this.topo = engine.topology();
     // Every request of the query listens on this one signal; that many listeners is by design.
     setMaxListeners(0, this.controller.signal);
     opts.signal?.addEventListener('abort', () => this.controller.abort(opts.signal!.reason), { once: true });
