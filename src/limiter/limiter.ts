@@ -54,11 +54,19 @@ export interface LimiterOptions {
   retry: RetryOptions;
 }
 
+/** Options as written by a caller or hmd.yaml: any subset; the rest are defaults. */
+export interface LimiterConfig {
+  window?: Partial<WindowOptions>;
+  minRatePerSec?: number;
+  classes?: Partial<Record<Priority, Partial<ClassOptions>>>;
+  retry?: Partial<RetryOptions>;
+}
+
 /** Defaults, with their reasons in docs/limiter.md. */
 export const DEFAULT_LIMITER_OPTIONS: LimiterOptions = {
   window: {
     initialLimit: 10,
-    minLimit: 1,
+    minLimit: 0,
     maxLimit: 500,
     failureWindowMs: 10_000,
     minSamples: 10,
@@ -66,7 +74,7 @@ export const DEFAULT_LIMITER_OPTIONS: LimiterOptions = {
     emergencyFailureRate: 0.5,
     latencyTargetMs: 0,
     latencyBackoff: 0.9,
-    decreaseIntervalMs: 1000,
+    decreaseIntervalMs: 100,
   },
   minRatePerSec: 1,
   classes: {
@@ -116,7 +124,8 @@ export class AdaptiveLimiter {
   private readonly random: () => number;
   private readonly metrics: LimiterMetrics | undefined;
   private readonly classify: (err: unknown) => Classified;
-  private readonly budget: RetryBudget;
+  /** One retry budget per class: a batch storm's retries cannot spend the on-call engineer's. */
+  private readonly budgets: Record<Priority, RetryBudget>;
   private readonly queues: Record<Priority, Waiter[]> = { interactive: [], batch: [] };
   private readonly inFlightBy: Record<Priority, number> = { interactive: 0, batch: 0 };
   private inFlight = 0;
@@ -125,7 +134,7 @@ export class AdaptiveLimiter {
   /** Counters, also for tests and benchmarks. */
   readonly counts = { admitted: 0, rejected: 0, failed: 0, retried: 0, floorAdmissions: 0 };
 
-  constructor(options: Partial<LimiterOptions> = {}, deps: LimiterDeps = {}) {
+  constructor(options: LimiterConfig = {}, deps: LimiterDeps = {}) {
     this.options = mergeOptions(options);
     validate(this.options);
     this.clock = deps.clock ?? systemClock;
@@ -133,7 +142,7 @@ export class AdaptiveLimiter {
     this.metrics = deps.metrics;
     this.classify = deps.classify ?? classifyError;
     this.window = new CongestionWindow(this.options.window, this.clock);
-    this.budget = new RetryBudget(this.options.retry, this.clock);
+    this.budgets = { interactive: new RetryBudget(this.options.retry, this.clock), batch: new RetryBudget(this.options.retry, this.clock) };
     this.metrics?.window.set(this.window.limit);
   }
 
@@ -149,7 +158,7 @@ export class AdaptiveLimiter {
 
   /** Runs `fn` under the limiter, retrying retryable failures within the budget. */
   async run<T>(priority: Priority, fn: () => Promise<T>): Promise<T> {
-    this.budget.deposit();
+    this.budgets[priority].deposit();
     for (let attempt = 0; ; attempt++) {
       const permit = await this.acquire(priority);
       try {
@@ -159,7 +168,7 @@ export class AdaptiveLimiter {
       } catch (err) {
         const c = this.classify(err);
         permit.release(c.outcome);
-        if (!c.retryable || attempt >= this.options.retry.maxRetries || !this.budget.withdraw()) throw err;
+        if (!c.retryable || attempt >= this.options.retry.maxRetries || !this.budgets[priority].withdraw()) throw err;
         this.counts.retried++;
         this.metrics?.retried.inc({ class: priority });
         await this.sleep(backoffMs(this.options.retry, attempt + 1, this.random, c.retryAfterMs));
@@ -210,7 +219,6 @@ export class AdaptiveLimiter {
           this.scheduleFloor(this.nextFloorAt - now);
           return;
         }
-        this.nextFloorAt = now + 1000 / this.options.minRatePerSec;
         this.counts.floorAdmissions++;
       }
       this.admit(c);
@@ -221,6 +229,7 @@ export class AdaptiveLimiter {
   private pick(withinWindow: boolean): Priority | undefined {
     const limit = this.window.limit;
     if (withinWindow && this.inFlight >= limit) return undefined;
+    if (limit === 0 && withinWindow) return undefined;
     for (const p of PRIORITIES) {
       if (this.queues[p].length === 0) continue;
       const guaranteed = Math.max(this.options.classes[p].minShare > 0 ? 1 : 0, Math.floor(limit * this.options.classes[p].minShare));
@@ -248,6 +257,8 @@ export class AdaptiveLimiter {
     this.inFlight++;
     this.inFlightBy[p]++;
     this.counts.admitted++;
+    // The minimum rate only tops up: it admits past the window when nothing was admitted for 1/rate.
+    this.nextFloorAt = this.clock.now() + 1000 / this.options.minRatePerSec;
     this.metrics?.admitted.inc({ class: p });
     this.metrics?.queued.set({ class: p }, this.queues[p].length);
     this.metrics?.inFlight.set(this.inFlight);
@@ -303,7 +314,7 @@ export function classifyError(err: unknown): Classified {
   return { outcome: 'neutral', retryable: false };
 }
 
-function mergeOptions(o: Partial<LimiterOptions>): LimiterOptions {
+function mergeOptions(o: LimiterConfig): LimiterOptions {
   const d = DEFAULT_LIMITER_OPTIONS;
   return {
     window: { ...d.window, ...o.window },
@@ -321,7 +332,7 @@ function validate(o: LimiterOptions): void {
   const bad = (m: string): never => {
     throw new Error(`limiter: ${m}`);
   };
-  if (!(w.minLimit >= 1 && w.minLimit <= w.initialLimit && w.initialLimit <= w.maxLimit)) bad('need 1 <= minLimit <= initialLimit <= maxLimit');
+  if (!(w.minLimit >= 0 && w.minLimit <= w.initialLimit && w.initialLimit >= 1 && w.initialLimit <= w.maxLimit)) bad('need 0 <= minLimit <= initialLimit <= maxLimit and initialLimit >= 1');
   if (!(w.warnFailureRate >= 0 && w.warnFailureRate < w.emergencyFailureRate && w.emergencyFailureRate <= 1)) bad('need 0 <= warnFailureRate < emergencyFailureRate <= 1');
   if (!(o.minRatePerSec > 0)) bad('minRatePerSec must be positive');
   if (!(w.latencyBackoff > 0 && w.latencyBackoff < 1)) bad('latencyBackoff must be in (0, 1)');

@@ -32,6 +32,9 @@ export class RetryBudget {
     private readonly clock: Clock,
   ) {
     this.last = clock.now();
+    // Start with the steady allowance's reserve (as Finagle does), so that the first failures of
+    // a fresh client, before any deposits, can still be retried.
+    this.tokens = this.cap();
   }
 
   private cap(): number {

@@ -30,7 +30,7 @@ export interface WindowOptions {
   latencyTargetMs: number;
   /** Factor the window is multiplied by when latency is over target. */
   latencyBackoff: number;
-  /** Least time between two decreases, ms. */
+  /** Least time between two decreases, ms; at least one smoothed round trip too, as TCP. */
   decreaseIntervalMs: number;
 }
 
@@ -83,7 +83,10 @@ export class CongestionWindow {
     this.counts = new SlidingCounts(o.failureWindowMs);
   }
 
-  /** The current limit on requests in flight (a whole number, at least minLimit). */
+  /**
+   * The current limit on requests in flight: a whole number, at least minLimit. It may be 0:
+   * then only the limiter's minimum request rate admits anything.
+   */
   get limit(): number {
     return Math.max(this.o.minLimit, Math.floor(this.value));
   }
@@ -111,8 +114,8 @@ export class CongestionWindow {
     }
     if (this.failureRate() > this.o.warnFailureRate) return;
     // Only a window in use may grow: an idle limiter learns nothing about capacity.
-    if (inFlight * 2 < this.value) return;
-    this.value = Math.min(this.o.maxLimit, this.value + (this.slowStart ? 1 : 1 / this.value));
+    if (inFlight * 2 < Math.floor(this.value)) return;
+    this.value = Math.min(this.o.maxLimit, this.value + (this.slowStart ? 1 : 1 / Math.max(1, this.value)));
   }
 
   /** Records a failure that signals overload (429, 5xx, timeout, connection error). */
@@ -136,7 +139,7 @@ export class CongestionWindow {
   }
 
   private decrease(factor: number, now: number): void {
-    if (now - this.lastDecrease < this.o.decreaseIntervalMs) return;
+    if (now - this.lastDecrease < Math.max(this.o.decreaseIntervalMs, this.smoothedLatency)) return;
     this.lastDecrease = now;
     this.slowStart = false;
     this.value = Math.max(this.o.minLimit, this.value * factor);

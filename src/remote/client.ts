@@ -22,10 +22,11 @@ import { PromQLError, type ErrorType } from '../promql/errors.js';
 import type { QueryResult, QueryStats } from '../promql/result.js';
 import { labelsFromRecord, type Labels } from '../storage/labels.js';
 import { BadResponseError, decodeQueryResponse, formatTimestamp } from './json.js';
+import type { Priority } from '../limiter/limiter.js';
 
 const gunzip = promisify(gunzipCb);
 
-export type Priority = 'interactive' | 'batch';
+export type { Priority };
 
 /** The single admission point every request goes through (the adaptive limiter implements it). */
 export interface Admission {

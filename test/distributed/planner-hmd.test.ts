@@ -8,6 +8,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { DistributedEngine, type DistributedEngineSpec } from '../../src/distributed/engine.js';
 import { Engine } from '../../src/promql/engine.js';
+import { AdaptiveLimiter } from '../../src/limiter/limiter.js';
 import type { QueryResult } from '../../src/promql/result.js';
 import { PrometheusApi } from '../../src/server/api.js';
 import { startHttpServer, type RunningServer } from '../../src/server/http.js';
@@ -124,6 +125,19 @@ for (const q of EXPRS) {
     }
   });
 }
+
+S('every request passes the admission point: the adaptive limiter admits each one', async (ctx) => {
+  const limiter = new AdaptiveLimiter();
+  const de = new DistributedEngine({ engines: ctx.engines, admit: limiter });
+  try {
+    const r = await de.rangeQuery(EXPRS[4]!, START + 20 * 60_000, START + 80 * 60_000, 60_000, { priority: 'batch' });
+    assert.ok(r.requests >= 6, `${r.requests} requests`);
+    assert.is(limiter.counts.admitted, r.requests);
+    assert.equal(limiter.inFlightNow().total, 0);
+  } finally {
+    await de.close();
+  }
+});
 
 S('with pushdown off, every selector is pulled raw and the answers are the same', async (ctx) => {
   const de = new DistributedEngine({ engines: ctx.engines, pushdown: false });
