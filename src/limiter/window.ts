@@ -112,7 +112,6 @@ export class CongestionWindow {
       this.decrease(this.o.latencyBackoff, now);
       return;
     }
-    if (this.failureRate() > this.o.warnFailureRate) return;
     // Only a window in use may grow: an idle limiter learns nothing about capacity.
     if (inFlight * 2 < Math.floor(this.value)) return;
     this.value = Math.min(this.o.maxLimit, this.value + (this.slowStart ? 1 : 1 / Math.max(1, this.value)));
