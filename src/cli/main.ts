@@ -4,6 +4,7 @@ import yargs from 'yargs';
 import { promqltestCommand } from './promqltest.js';
 import { EXIT, queryCommand } from './query.js';
 import { serveCommand } from './serve.js';
+import { proxyCommand } from './proxy.js';
 import { importCommand } from './import.js';
 import { fixturesCommand } from './fixtures.js';
 import { packageVersion } from './options.js';
@@ -33,6 +34,7 @@ export async function main(args: string[]): Promise<number> {
       .command(queryCommand)
       .command(promqltestCommand)
       .command(serveCommand)
+      .command(proxyCommand)
       .command(importCommand)
       .command(fixturesCommand)
       .demandCommand(1, 'Give a command.')

@@ -18,6 +18,7 @@ import { DistributedEngine, type DistributedEngineSpec, type DistributedResult }
 import { formatPlan, planToJSON } from '../distributed/explain.js';
 import type { EngineTime } from '../distributed/topology.js';
 import { RemoteEngineError } from '../remote/client.js';
+import { AdaptiveLimiter } from '../limiter/limiter.js';
 
 /** hmd's exit codes (documented in docs/cli.md and `hmd --help`). */
 export const EXIT = {
@@ -216,13 +217,17 @@ async function runDistributed(args: QueryArgs, io: QueryIO, params: Params, ctx:
   let config: HmdConfig | undefined;
   try {
     config = args.config !== undefined ? loadConfig(args.config) : undefined;
+    const file = args.engines ?? args.config!;
     engines = args.engines !== undefined ? loadConfig(args.engines).engines : config!.engines;
+    if (engines.length === 0) throw new ConfigError('declares no engines: add an `engines:` list (name, url, labels) to fan queries out', file);
   } catch (err) {
     if (err instanceof ConfigError) return ctx.fail(EXIT.USAGE, new PromQLError('bad_data', err.message));
     throw err;
   }
   const de = new DistributedEngine({
     engines: engines.map(engineSpec),
+    // Every outgoing query passes the adaptive limiter, configured by hmd.yaml's `limiter`.
+    admit: new AdaptiveLimiter(config?.limiter ?? {}),
     partialResponse: args['partial-response'] ?? config?.query.partialResponse ?? false,
     central: {
       lookbackDelta: ctx.lookbackDelta ?? config?.query.lookbackDeltaMs ?? DEFAULT_LOOKBACK_MS,

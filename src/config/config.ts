@@ -8,6 +8,9 @@ import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node } from 'yaml';
 import { parseModelDuration } from '../util/duration.js';
+import type { ClassOptions, LimiterConfig } from '../limiter/limiter.js';
+import type { RetryOptions } from '../limiter/retry.js';
+import type { WindowOptions } from '../limiter/window.js';
 
 /** A time bound: ms since the epoch, or an offset from "now" (negative ms, e.g. -15d). */
 export type TimeBound = { kind: 'absolute'; ms: number } | { kind: 'relative'; offsetMs: number };
@@ -32,10 +35,19 @@ export interface QueryConfig {
   timeoutMs?: number;
 }
 
+/** The proxy's client rules and default priority. */
+export interface ProxyConfig {
+  defaultPriority?: 'interactive' | 'batch';
+  clients: { address?: string; userAgent?: string; priority: 'interactive' | 'batch' }[];
+}
+
 export interface HmdConfig {
   file: string;
   engines: EngineConfig[];
   query: QueryConfig;
+  /** Limiter options as given (the rest are the limiter's defaults). */
+  limiter: LimiterConfig;
+  proxy: ProxyConfig;
 }
 
 /** A config problem, located in its file. */
@@ -53,7 +65,39 @@ export class ConfigError extends Error {
 
 export const ENGINE_KEYS = ['name', 'url', 'labels', 'minTime', 'maxTime', 'headers', 'bearerToken', 'bearerTokenFile', 'timeout', 'connections'] as const;
 export const QUERY_KEYS = ['partialResponse', 'lookbackDelta', 'timeout'] as const;
-export const TOP_KEYS = ['engines', 'query'] as const;
+export const TOP_KEYS = ['engines', 'query', 'limiter', 'proxy'] as const;
+
+type Kind = 'number' | 'int' | 'duration' | 'share';
+/** hmd.yaml's limiter keys: the option each sets, and how its value is read. */
+export const LIMITER_WINDOW_KEYS: Record<string, [keyof WindowOptions, Kind]> = {
+  initial: ['initialLimit', 'int'],
+  min: ['minLimit', 'int'],
+  max: ['maxLimit', 'int'],
+  failureWindow: ['failureWindowMs', 'duration'],
+  minSamples: ['minSamples', 'int'],
+  warnFailureRate: ['warnFailureRate', 'share'],
+  emergencyFailureRate: ['emergencyFailureRate', 'share'],
+  latencyTarget: ['latencyTargetMs', 'duration'],
+  latencyBackoff: ['latencyBackoff', 'share'],
+  decreaseInterval: ['decreaseIntervalMs', 'duration'],
+};
+export const LIMITER_CLASS_KEYS: Record<string, [keyof ClassOptions, Kind]> = {
+  minShare: ['minShare', 'share'],
+  maxShare: ['maxShare', 'share'],
+  maxQueue: ['maxQueue', 'int'],
+  maxWait: ['maxWaitMs', 'duration'],
+  jitter: ['jitterMs', 'duration'],
+};
+export const LIMITER_RETRY_KEYS: Record<string, [keyof RetryOptions, Kind]> = {
+  maxRetries: ['maxRetries', 'int'],
+  baseDelay: ['baseDelayMs', 'duration'],
+  maxDelay: ['maxDelayMs', 'duration'],
+  budgetRatio: ['budgetRatio', 'number'],
+  minRetriesPerSec: ['minRetriesPerSec', 'number'],
+  budgetWindow: ['budgetWindowMs', 'duration'],
+};
+export const LIMITER_KEYS = ['window', 'minRatePerSec', 'classes', 'retry'] as const;
+export const PROXY_KEYS = ['defaultPriority', 'clients'] as const;
 
 const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 const ENGINE_NAME = /^[A-Za-z0-9_.-]+$/;
@@ -133,12 +177,12 @@ export function parseConfig(text: string, file: string, env: Record<string, stri
     return { kind: 'absolute', ms };
   };
 
+  // Engines are optional here (hmd proxy needs none); commands that fan out require them.
   const enginesNode = top.get('engines');
-  if (!enginesNode) fail(root as Node, 'no `engines:` list: declare at least one engine (name, url, labels)');
-  if (!isSeq(enginesNode) || enginesNode.items.length === 0) fail(enginesNode, '`engines` must be a non-empty list of engines');
+  if (enginesNode && (!isSeq(enginesNode) || enginesNode.items.length === 0)) fail(enginesNode, '`engines` must be a non-empty list of engines');
   const engines: EngineConfig[] = [];
   const nodes: Node[] = [];
-  for (const item of (enginesNode as { items: Node[] }).items) {
+  for (const item of enginesNode ? (enginesNode as { items: Node[] }).items : []) {
     const m = mapping(item, 'an engine', ENGINE_KEYS, fail);
     const at = `engine ${engines.length + 1}`;
     const nameNode = m.get('name');
@@ -221,7 +265,74 @@ export function parseConfig(text: string, file: string, env: Record<string, stri
     if (q.has('lookbackDelta')) query.lookbackDeltaMs = duration(q.get('lookbackDelta'), 'query.lookbackDelta');
     if (q.has('timeout')) query.timeoutMs = duration(q.get('timeout'), 'query.timeout');
   }
-  return { file, engines, query };
+  const limiter: LimiterConfig = {};
+  const ln = top.get('limiter');
+  if (ln) {
+    const l = mapping(ln, 'limiter', LIMITER_KEYS, fail);
+    const section = <K extends string>(n: Node | undefined, what: string, keys: Record<string, [K, Kind]>): Partial<Record<K, number>> => {
+      const m = mapping(n as Node, what, Object.keys(keys), fail);
+      const out: Partial<Record<K, number>> = {};
+      for (const [k, node] of m) {
+        const [opt, kind] = keys[k]!;
+        out[opt] = kind === 'duration' ? durationOrZero(node, `${what}.${k}`) : num(node, `${what}.${k}`, kind);
+      }
+      return out;
+    };
+    const durationOrZero = (n: Node, what: string): number => {
+      const s = str(n, what);
+      const d = s === '0' ? 0 : parseModelDuration(s);
+      if (d === undefined) fail(n, `${what}: ${JSON.stringify(s)} is not a duration (e.g. 100ms, 10s; 0 for none)`);
+      return d!;
+    };
+    const num = (n: Node, what: string, kind: Kind): number => {
+      const v = isScalar(n) ? n.value : undefined;
+      const ok = typeof v === 'number' && Number.isFinite(v) && v >= 0 && (kind !== 'int' || Number.isInteger(v)) && (kind !== 'share' || v <= 1);
+      if (!ok) fail(n, `${what}: expected ${kind === 'int' ? 'a whole number >= 0' : kind === 'share' ? 'a number from 0 to 1' : 'a number >= 0'}`);
+      return v as number;
+    };
+    if (l.has('window')) limiter.window = section(l.get('window'), 'limiter.window', LIMITER_WINDOW_KEYS);
+    if (l.has('retry')) limiter.retry = section(l.get('retry'), 'limiter.retry', LIMITER_RETRY_KEYS);
+    if (l.has('minRatePerSec')) {
+      limiter.minRatePerSec = num(l.get('minRatePerSec')!, 'limiter.minRatePerSec', 'number');
+      if (!(limiter.minRatePerSec > 0)) fail(l.get('minRatePerSec'), 'limiter.minRatePerSec: must be above 0 (traffic never stops entirely)');
+    }
+    if (l.has('classes')) {
+      const c = mapping(l.get('classes')!, 'limiter.classes', ['interactive', 'batch'], fail);
+      limiter.classes = {};
+      for (const [k, node] of c) limiter.classes[k as 'interactive' | 'batch'] = section(node, `limiter.classes.${k}`, LIMITER_CLASS_KEYS);
+    }
+  }
+  const proxy: ProxyConfig = { clients: [] };
+  const pn = top.get('proxy');
+  if (pn) {
+    const pm = mapping(pn, 'proxy', PROXY_KEYS, fail);
+    const priority = (n: Node | undefined, what: string): 'interactive' | 'batch' => {
+      const v = str(n, what);
+      if (v !== 'interactive' && v !== 'batch') fail(n, `${what}: ${JSON.stringify(v)} is not a priority; use interactive or batch`);
+      return v as 'interactive' | 'batch';
+    };
+    if (pm.has('defaultPriority')) proxy.defaultPriority = priority(pm.get('defaultPriority'), 'proxy.defaultPriority');
+    if (pm.has('clients')) {
+      const cn = pm.get('clients');
+      if (!isSeq(cn)) fail(cn, 'proxy.clients: expected a list of {address, userAgent, priority}');
+      for (const item of (cn as { items: Node[] }).items) {
+        const m = mapping(item, 'a proxy client', ['address', 'userAgent', 'priority'], fail);
+        if (!m.has('priority')) fail(item, 'proxy client: missing `priority`');
+        const rule: ProxyConfig['clients'][number] = { priority: priority(m.get('priority'), 'proxy client priority') };
+        if (m.has('address')) rule.address = str(m.get('address'), 'proxy client address');
+        if (m.has('userAgent')) {
+          rule.userAgent = str(m.get('userAgent'), 'proxy client userAgent');
+          try {
+            new RegExp(rule.userAgent);
+          } catch (err) {
+            fail(m.get('userAgent'), `proxy client userAgent: ${(err as Error).message}`);
+          }
+        }
+        proxy.clients.push(rule);
+      }
+    }
+  }
+  return { file, engines, query, limiter, proxy };
 }
 
 /** The keys of a YAML mapping, rejecting any not in `allowed`. */

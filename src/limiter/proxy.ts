@@ -25,6 +25,7 @@ export interface ClientRule {
 export interface ProxyOptions {
   /** Base URL of the upstream Prometheus API (http or https). */
   upstream: string;
+  /** Address to bind (default 127.0.0.1); '' for every interface. */
   host?: string;
   port: number;
   limiter?: LimiterConfig;
@@ -186,10 +187,11 @@ export async function startProxy(o: ProxyOptions): Promise<RunningProxy> {
   server.requestTimeout = 300_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(o.port, o.host ?? '127.0.0.1', () => resolve());
+    if (o.host === '') server.listen(o.port, () => resolve());
+    else server.listen(o.port, o.host ?? '127.0.0.1', () => resolve());
   });
   const port = (server.address() as AddressInfo).port;
-  const host = o.host ?? '127.0.0.1';
+  const host = o.host === '' ? '127.0.0.1' : (o.host ?? '127.0.0.1');
   return {
     url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
     port,

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { ConfigError, ENGINE_KEYS, loadConfig, parseConfig, QUERY_KEYS, resolveTimeBound, TOP_KEYS } from '../../src/config/config.js';
+import { ConfigError, ENGINE_KEYS, LIMITER_CLASS_KEYS, LIMITER_KEYS, LIMITER_RETRY_KEYS, LIMITER_WINDOW_KEYS, loadConfig, parseConfig, PROXY_KEYS, QUERY_KEYS, resolveTimeBound, TOP_KEYS } from '../../src/config/config.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const S = suite('config');
@@ -72,7 +72,6 @@ S('errors carry file:line:column and say what to do', () => {
     [ENGINE('    bearerToken: ${NOPE}\n'), /environment variable NOPE is not set/, 5, 18],
     [ENGINE('query:\n  partialResponse: yes please\n'), /expected true or false/, 6, 20],
     ['engines: []\n', /non-empty list/, 1, 10],
-    ['query: {}\n', /no `engines:` list/, 1, 1],
     ['engines:\n  - name: a\n   url: x\n', /YAML syntax/, 3, 1],
     ['engines:\n  - name: a\n    url: http://x\n    name: b\n', /YAML syntax: Map keys must be unique/, 4, 5],
   ];
@@ -113,11 +112,50 @@ S('a single engine may own no labels; time-split engines may share labels', () =
   assert.is(c.engines.length, 2);
 });
 
+S('limiter and proxy sections: durations, shares, classes, client rules; engines are optional', () => {
+  const c = parseConfig(
+    [
+      'limiter:',
+      '  window: {initial: 20, min: 0, max: 200, latencyTarget: 2s, decreaseInterval: 250ms, warnFailureRate: 0.1}',
+      '  minRatePerSec: 0.5',
+      '  classes:',
+      '    batch: {minShare: 0.2, maxShare: 0.7, maxQueue: 50000, maxWait: 10m, jitter: 200ms}',
+      '  retry: {maxRetries: 2, baseDelay: 50ms, budgetRatio: 0.05}',
+      'proxy:',
+      '  defaultPriority: batch',
+      '  clients:',
+      '    - {userAgent: "^grafana", priority: interactive}',
+      '    - {address: "10.1.", priority: batch}',
+      '',
+    ].join('\n'),
+    'x.yaml',
+  );
+  assert.equal(c.engines, []);
+  assert.equal(c.limiter, {
+    window: { initialLimit: 20, minLimit: 0, maxLimit: 200, latencyTargetMs: 2000, decreaseIntervalMs: 250, warnFailureRate: 0.1 },
+    minRatePerSec: 0.5,
+    classes: { batch: { minShare: 0.2, maxShare: 0.7, maxQueue: 50000, maxWaitMs: 600_000, jitterMs: 200 } },
+    retry: { maxRetries: 2, baseDelayMs: 50, budgetRatio: 0.05 },
+  });
+  assert.equal(c.proxy, { defaultPriority: 'batch', clients: [{ priority: 'interactive', userAgent: '^grafana' }, { priority: 'batch', address: '10.1.' }] });
+  assert.match(error('limiter:\n  window: {initail: 3}\n').message, /hmd.yaml:2:12: unknown key "initail" in limiter.window; allowed: initial, min, max/);
+  assert.match(error('limiter:\n  classes:\n    batch: {maxShare: 1.5}\n').message, /hmd.yaml:3:23: limiter.classes.batch.maxShare: expected a number from 0 to 1/);
+  assert.match(error('limiter:\n  classes:\n    urgent: {}\n').message, /unknown key "urgent" in limiter.classes; allowed: interactive, batch/);
+  assert.match(error('limiter:\n  minRatePerSec: 0\n').message, /must be above 0/);
+  assert.match(error('proxy:\n  clients:\n    - {userAgent: "(", priority: batch}\n').message, /hmd.yaml:3:19: proxy client userAgent: Invalid regular expression/);
+  assert.match(error('proxy:\n  defaultPriority: high\n').message, /"high" is not a priority/);
+});
+
 S('the published JSON schema names exactly the keys the loader accepts', () => {
   const schema = JSON.parse(readFileSync(join(ROOT, 'schemas/hmd.schema.json'), 'utf8'));
   assert.equal(Object.keys(schema.properties).sort(), [...TOP_KEYS].sort());
   assert.equal(Object.keys(schema.$defs.engine.properties).sort(), [...ENGINE_KEYS].sort());
   assert.equal(Object.keys(schema.properties.query.properties).sort(), [...QUERY_KEYS].sort());
+  assert.equal(Object.keys(schema.properties.limiter.properties).sort(), [...LIMITER_KEYS].sort());
+  assert.equal(Object.keys(schema.properties.limiter.properties.window.properties).sort(), Object.keys(LIMITER_WINDOW_KEYS).sort());
+  assert.equal(Object.keys(schema.properties.limiter.properties.retry.properties).sort(), Object.keys(LIMITER_RETRY_KEYS).sort());
+  assert.equal(Object.keys(schema.properties.limiter.properties.classes.properties.batch.properties).sort(), Object.keys(LIMITER_CLASS_KEYS).sort());
+  assert.equal(Object.keys(schema.properties.proxy.properties).sort(), [...PROXY_KEYS].sort());
   assert.is(schema.additionalProperties, false);
   assert.is(schema.$defs.engine.additionalProperties, false);
 });

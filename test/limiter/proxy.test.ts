@@ -3,12 +3,14 @@
  * with 429 + Retry-After, exposes /metrics and /healthz, and holds under a bounded load test.
  */
 
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { request } from 'undici';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { AdaptiveLimiter } from '../../src/limiter/limiter.js';
 import { startProxy, type RunningProxy } from '../../src/limiter/proxy.js';
-import { prometheusTest, havePrometheus, startPrometheus, type PrometheusServer } from '../helpers/prometheus.js';
+import { freePort, prometheusTest, havePrometheus, startPrometheus, type PrometheusServer } from '../helpers/prometheus.js';
 import { generateSliData, toOpenMetrics } from '../helpers/sli-data.js';
 
 const S = suite('hmd proxy');
@@ -121,6 +123,31 @@ prometheusTest(S, 'load test: shedding shows as 429 with Retry-After, never as t
     assert.is((await post(proxy.url, '/api/v1/query', { query: 'up', time: T })).statusCode, 200);
   } finally {
     await proxy.close();
+  }
+});
+
+prometheusTest(S, 'hmd proxy from the command line: listens, forwards, stops on SIGTERM with exit 0', async () => {
+  const { prom } = ctx as Required<typeof ctx>;
+  const root = fileURLToPath(new URL('../../../', import.meta.url));
+  const port = await freePort();
+  const child = spawn(process.execPath, ['bin/hmd.js', 'proxy', '--upstream', prom.url, '--listen', `127.0.0.1:${port}`], { cwd: root, stdio: ['ignore', 'ignore', 'pipe'] });
+  try {
+    let err = '';
+    await new Promise<void>((resolve, reject) => {
+      child.stderr!.on('data', (d: Buffer) => {
+        err += d.toString();
+        if (err.includes('listening on')) resolve();
+      });
+      child.once('exit', (code) => reject(new Error(`exited ${code}: ${err}`)));
+    });
+    const r = await post(`http://127.0.0.1:${port}`, '/api/v1/query', { query: 'count(up)', time: T });
+    assert.is(r.statusCode, 200);
+    const direct = await post(prom.url, '/api/v1/query', { query: 'count(up)', time: T });
+    assert.is(await r.body.text(), await direct.body.text());
+  } finally {
+    const exited = new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
+    child.kill('SIGTERM');
+    assert.is(await exited, 0);
   }
 });
 
