@@ -10,6 +10,7 @@ import { DEFAULT_DATA_COLUMN_MS } from '../storage/parquet/layout.js';
 import { EXIT } from './query.js';
 import { parseDuration, parseTime } from './time.js';
 import { DEFAULT_IMPORT_TIMEOUT_MS, importPrometheus } from '../storage/importers/prometheus.js';
+import { AdaptiveLimiter } from '../limiter/limiter.js';
 
 // ---- shared by the import subcommands --------------------------------------------------------
 
@@ -143,6 +144,8 @@ const importPrometheusCmd: CommandModule<object, ImportPrometheusArgs> = {
     try {
       const r = await importPrometheus(store, {
         url: args.url,
+        // An import is batch work: it yields to interactive queries and backs off under overload.
+        admit: new AdaptiveLimiter(),
         matchers: args.match.map(String),
         startMs,
         endMs,

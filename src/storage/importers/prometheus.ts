@@ -54,6 +54,8 @@ export interface PrometheusImportOptions {
   signal?: AbortSignal;
   /** The fetch to use (default the global one). */
   fetch?: typeof fetch;
+  /** Admission point every request passes, as batch work (hmd's adaptive limiter); default none. */
+  admit?: { run<T>(priority: 'interactive' | 'batch', fn: () => Promise<T>): Promise<T> };
 }
 
 export interface PrometheusImportResult {
@@ -107,6 +109,10 @@ class Client {
 
   /** POSTs a form to an API path and returns the `data` of a success answer. */
   async call(path: string, form: [string, string][], what: string): Promise<unknown> {
+    return this.opts.admit ? this.opts.admit.run('batch', () => this.send(path, form, what)) : this.send(path, form, what);
+  }
+
+  private async send(path: string, form: [string, string][], what: string): Promise<unknown> {
     const url = `${this.base}${path}`;
     const where = `Prometheus at ${this.base}: ${path} (${what})`;
     const timeoutMs = this.opts.timeoutMs ?? DEFAULT_IMPORT_TIMEOUT_MS;
