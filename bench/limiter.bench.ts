@@ -13,7 +13,8 @@
  * Figures: goodput (backend successes per second over its throughput, after a 10 s warm-up);
  * interactive p99 relative to the same interactive arrivals on an idle backend; retries per success;
  * for the drop, the time until the window's 1 s average comes within 25% of its new level (after the
- * drop, and after the restore). The fixed baseline is 40 in flight (2x capacity: a typical hand-set limit).
+ * drop, and after the restore). The fixed baselines: 20 in flight (exactly the capacity, FIFO) and 40 (a typical
+ * hand-set limit at 2x).
  * Nothing is asserted. The last line is one line of JSON.
  */
 
@@ -30,6 +31,7 @@ const BACKEND: BackendOptions = { capacity: 20, medianMs: 50, sigma: 0.5, slowdo
 const THROUGHPUT = BACKEND.capacity / ((BACKEND.medianMs * Math.exp(BACKEND.sigma ** 2 / 2)) / 1000);
 const MODES: Record<string, Mode> = {
   adaptive: { kind: 'adaptive', options: { window: { latencyTargetMs: 70 } } },
+  fixed20: { kind: 'fixed', concurrency: 20 },
   fixed40: { kind: 'fixed', concurrency: 40 },
   unlimited: { kind: 'unlimited' },
 };
