@@ -20,9 +20,8 @@
 import { performance } from 'node:perf_hooks';
 import { DistributedEngine, type DistributedResult } from '../src/distributed/engine.js';
 import { havePrometheus, MISSING_PROMETHEUS } from '../test/helpers/prometheus.js';
-import { startPrometheusFleet } from '../test/helpers/prometheus-fleet.js';
+import { startFleet } from '../test/helpers/fleet.js';
 import { diffResults } from '../test/helpers/series.js';
-import { generateSliData } from '../test/helpers/sli-data.js';
 
 interface Options {
   datacenters: number;
@@ -75,9 +74,12 @@ async function main(): Promise<void> {
     return;
   }
   const t0 = performance.now();
-  const data = generateSliData({ seed: 8, datacenters: o.datacenters, instancesPerDc: o.instances, durationMs: o.hours * 3_600_000, gauges: false, info: false, up: false });
+  const fleet = await startFleet({
+    data: { seed: 8, datacenters: o.datacenters, instancesPerDc: o.instances, durationMs: o.hours * 3_600_000, gauges: false, info: false, up: false },
+    globalServer: false,
+  });
+  const data = fleet.data;
   log(`data: ${data.series.length} series, ${data.samples} samples, ${o.datacenters} datacenters`);
-  const fleet = await startPrometheusFleet(data, { global: false });
   log(`fleet: ${fleet.engines.length} Prometheus servers ready in ${round((performance.now() - t0) / 1000, 1)} s`);
   const engines = fleet.engines.map(({ name, url, labels }) => ({ name, url, labels }));
   const dist = new DistributedEngine({ engines });

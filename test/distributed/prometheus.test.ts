@@ -12,9 +12,9 @@ import { DistributedEngine } from '../../src/distributed/engine.js';
 import type { Plan } from '../../src/distributed/planner.js';
 import { exprToString } from '../../src/promql/printer.js';
 import { havePrometheus, prometheusTest, startPrometheus } from '../helpers/prometheus.js';
-import { seriesOpenMetrics, startPrometheusFleet, type PrometheusFleet } from '../helpers/prometheus-fleet.js';
+import { seriesToOpenMetrics, sliceSeries, startFleet, type Fleet } from '../helpers/fleet.js';
 import { diffResults } from '../helpers/series.js';
-import { generateSliData, SLI_DEFAULT_START_MS } from '../helpers/sli-data.js';
+import { SLI_DEFAULT_START_MS } from '../helpers/sli-data.js';
 
 const START = SLI_DEFAULT_START_MS;
 const min = (m: number) => START + m * 60_000;
@@ -86,7 +86,7 @@ const CASES: Case[] = [
 ];
 
 interface Ctx {
-  fleet?: PrometheusFleet;
+  fleet?: Fleet;
   de?: DistributedEngine;
 }
 const ctx: Ctx = {};
@@ -94,8 +94,7 @@ const S = suite('distributed vs a global Prometheus');
 
 S.before(async () => {
   if (!havePrometheus()) return;
-  const data = generateSliData({ seed: 4242, datacenters: 3, instancesPerDc: 3 });
-  ctx.fleet = await startPrometheusFleet(data);
+  ctx.fleet = await startFleet({ data: { seed: 4242, datacenters: 3, instancesPerDc: 3 } });
   ctx.de = new DistributedEngine({ engines: ctx.fleet.engines });
 });
 S.after(async () => {
@@ -136,22 +135,16 @@ for (const c of CASES) {
 
 prometheusTest(S, "dc2's history split across two servers: windows inside one are pushed down, windows across the split pulled raw; both equal the global answer", async () => {
   const { fleet } = ctx as Required<Ctx>;
-  const data = generateSliData({ seed: 4242, datacenters: 3, instancesPerDc: 3 });
+  const data = fleet.data;
   const split = min(80);
   const overlap = 10 * 60_000;
   const dc2 = data.series.filter((x) => x.labels.some((l) => l.name === 'datacenter' && l.value === 'dc2'));
-  const slice = (lo: number, hi: number) =>
-    dc2
-      .map((x) => {
-        const keep = Array.from(x.timestamps, (t, i) => [t, i] as const).filter(([t]) => t >= lo && t <= hi);
-        return { labels: x.labels, timestamps: Float64Array.from(keep, ([t]) => t), values: Float64Array.from(keep, ([, i]) => x.values[i]!) };
-      })
-      .filter((x) => x.timestamps.length > 0);
+  const slice = (lo: number, hi: number) => dc2.flatMap((x) => sliceSeries(x, lo, hi + 1) ?? []);
   const archiveMax = split + overlap - 1;
   const recentMin = split - overlap;
   const [archive, recent] = await Promise.all([
-    startPrometheus({ openMetrics: seriesOpenMetrics(data, slice(-Infinity, archiveMax)), externalLabels: { datacenter: 'dc2' } }),
-    startPrometheus({ openMetrics: seriesOpenMetrics(data, slice(recentMin, Infinity)), externalLabels: { datacenter: 'dc2' } }),
+    startPrometheus({ openMetrics: seriesToOpenMetrics(data, slice(-Infinity, archiveMax)), externalLabels: { datacenter: 'dc2' } }),
+    startPrometheus({ openMetrics: seriesToOpenMetrics(data, slice(recentMin, Infinity)), externalLabels: { datacenter: 'dc2' } }),
   ]);
   const engines = [
     ...fleet.engines.filter((e) => e.name !== 'dc2').map(({ name, url, labels }) => ({ name, url, labels })),
