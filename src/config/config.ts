@@ -132,9 +132,14 @@ export function parseConfig(text: string, file: string, env: Record<string, stri
   if (doc.errors.length > 0) {
     const e = doc.errors[0]!;
     const p = lc.linePos(e.pos[0]);
-    throw new ConfigError(`YAML syntax: ${e.message.split('\n')[0]}`, file, p.line, p.col);
+    // `{X-A: ${VAR}}` is the likeliest way to trip on YAML here: its braces are flow syntax.
+    const flowVar = /[{[][^\n]*\$\{/.test(text.split('\n')[p.line - 1] ?? '');
+    const hint = flowVar ? '; inside {…} or […] quote a value holding ${VAR}: "${VAR}"' : '';
+    throw new ConfigError(`YAML syntax: ${e.message.split('\n')[0]}${hint}`, file, p.line, p.col);
   }
   const root = doc.contents;
+  // An empty file has no node to point at; its first position is the honest place.
+  if (root === null || (isScalar(root) && root.value === null)) throw new ConfigError('the file is empty; start it with `engines:` (see examples/hmd.yaml)', file, 1, 1);
   if (!isMap(root)) fail(root, 'expected a mapping with `engines:` (and optionally `query:`) at the top level');
   const top = mapping(root as Node, 'the top level', TOP_KEYS, fail);
 
@@ -145,8 +150,13 @@ export function parseConfig(text: string, file: string, env: Record<string, stri
       if (v === undefined) fail(where, `environment variable ${name} is not set (write $$ for a literal $)`);
       return v!;
     });
-  const str = (n: Node | undefined, what: string): string => {
-    if (!isScalar(n) || typeof n.value !== 'string') fail(n, `${what}: expected a string${isScalar(n) && typeof n.value === 'number' ? ' (quote it: "' + String(n.value) + '")' : ''}`);
+  // YAML reads `dc: 1` or `canary: true` as a number or boolean; converting silently would hide
+  // that `01` became 1, so ask for quotes instead.
+  const str = (n: Node | undefined, what: string, hint?: string): string => {
+    if (!isScalar(n) || typeof n.value !== 'string') {
+      const typed = isScalar(n) && (typeof n.value === 'number' || typeof n.value === 'boolean');
+      fail(n, `${what}: expected a string${typed ? ` (${hint ?? `quote it: "${String(isScalar(n) ? n.source ?? n.value : '')}"`})` : ''}`);
+    }
     return sub((n as { value: string }).value, n!);
   };
   const strMap = (n: Node | undefined, what: string, check?: (k: string, kn: Node) => void): Record<string, string> => {
@@ -160,13 +170,13 @@ export function parseConfig(text: string, file: string, env: Record<string, stri
     return out;
   };
   const duration = (n: Node | undefined, what: string): number => {
-    const s = str(n, what);
+    const s = str(n, what, 'a duration needs a unit, e.g. 30s');
     const d = parseModelDuration(s);
     if (d === undefined || d <= 0) fail(n, `${what}: ${JSON.stringify(s)} is not a positive duration (e.g. 30s, 2m, 1h30m)`);
     return d!;
   };
   const timeBound = (n: Node | undefined, what: string): TimeBound => {
-    const s = str(n, what).trim();
+    const s = str(n, what, 'write -15d for 15 days before now, or an RFC3339 time').trim();
     if (s.startsWith('-')) {
       const d = parseModelDuration(s.slice(1));
       if (d === undefined) fail(n, `${what}: ${JSON.stringify(s)} is neither a duration before now (-15d) nor an RFC3339 time`);
@@ -209,7 +219,10 @@ export function parseConfig(text: string, file: string, env: Record<string, stri
     const e: EngineConfig = { name, url: url.replace(/\/+$/, ''), labels };
     if (m.has('minTime')) e.minTime = timeBound(m.get('minTime'), `engine ${name}.minTime`);
     if (m.has('maxTime')) e.maxTime = timeBound(m.get('maxTime'), `engine ${name}.maxTime`);
-    if (e.minTime?.kind === 'absolute' && e.maxTime?.kind === 'absolute' && e.minTime.ms >= e.maxTime.ms) fail(m.get('maxTime'), `engine ${name}: maxTime must be after minTime`);
+    // Two bounds of the same kind compare without a clock; mixed kinds depend on "now".
+    const min = e.minTime, max = e.maxTime;
+    const empty = min && max && min.kind === max.kind && (min.kind === 'absolute' ? min.ms >= (max as { ms: number }).ms : min.offsetMs >= (max as { offsetMs: number }).offsetMs);
+    if (empty) fail(m.get('maxTime'), `engine ${name}: maxTime must be after minTime (the range is empty); swap them if they are reversed`);
     if (m.has('headers')) e.headers = strMap(m.get('headers'), `engine ${name}.headers`);
     if (m.has('bearerToken') && m.has('bearerTokenFile')) fail(m.get('bearerTokenFile'), `engine ${name}: give bearerToken or bearerTokenFile, not both`);
     if (m.has('bearerToken')) e.bearerToken = str(m.get('bearerToken'), `engine ${name}.bearerToken`);
@@ -247,7 +260,8 @@ export function parseConfig(text: string, file: string, env: Record<string, stri
         const same = Object.entries(e.labels).every(([k, v]) => o.labels[k] === v);
         const bounded = (x: EngineConfig) => x.minTime !== undefined || x.maxTime !== undefined;
         if (same && !(bounded(e) && bounded(o))) {
-          fail(nodes[i], `engines ${o.name} and ${e.name} own the same labels and the same time range; give each a minTime/maxTime (one datacenter's history split by time), or different labels`);
+          const set = Object.entries(e.labels).map(([k, v]) => `${k}: ${v}`).join(', ');
+          fail(nodes[i], `engines ${o.name} and ${e.name} own the same labels {${set}} and the same time range; give each a minTime/maxTime (one datacenter's history split by time), or different labels`);
         }
       }
     }

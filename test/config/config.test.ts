@@ -26,20 +26,23 @@ const ENGINE = (extra = '') => `engines:\n  - name: dc1\n    url: http://p1:9090
 
 S('the bundled example loads with every field', () => {
   const c = loadConfig(join(ROOT, 'examples/hmd.yaml'), { DC3_ARCHIVE_TOKEN: 's3cr3t' });
-  assert.equal(
-    c.engines.map((e) => e.name),
-    ['dc1', 'dc2', 'dc3-recent', 'dc3-archive'],
-  );
-  assert.equal(c.engines[0], { name: 'dc1', url: 'http://prometheus-dc1.internal:9090', labels: { datacenter: 'dc1' } });
-  assert.is(c.engines[1]!.timeoutMs, 30_000);
-  assert.equal(c.engines[2]!.minTime, { kind: 'relative', offsetMs: -15 * 86_400_000 });
-  const a = c.engines[3]!;
-  assert.equal(a.maxTime, { kind: 'relative', offsetMs: -14 * 86_400_000 });
-  assert.is(a.url, 'https://thanos-dc3.internal', 'trailing slash dropped');
-  assert.equal(a.headers, { 'X-Scope-OrgID': 'release-eng' });
-  assert.is(a.bearerToken, 's3cr3t');
-  assert.is(a.connections, 8);
+  const day = 86_400_000;
+  assert.equal(c.engines, [
+    { name: 'dc1', url: 'http://prometheus-dc1.internal:9090', labels: { datacenter: 'dc1' } },
+    { name: 'dc2', url: 'http://prometheus-dc2.internal:9090', labels: { datacenter: 'dc2' }, timeoutMs: 30_000 },
+    { name: 'dc3-recent', url: 'http://prometheus-dc3.internal:9090', labels: { datacenter: 'dc3' }, minTime: { kind: 'relative', offsetMs: -15 * day } },
+    {
+      name: 'dc3-archive',
+      url: 'https://thanos-dc3.internal', // trailing slash dropped
+      labels: { datacenter: 'dc3' },
+      maxTime: { kind: 'relative', offsetMs: -14 * day },
+      headers: { 'X-Scope-OrgID': 'release-eng' },
+      bearerToken: 's3cr3t',
+      connections: 8,
+    },
+  ]);
   assert.equal(c.query, { partialResponse: false, lookbackDeltaMs: 300_000, timeoutMs: 120_000 });
+  assert.throws(() => loadConfig(join(ROOT, 'examples/hmd.yaml'), {}), /examples\/hmd.yaml:\d+:\d+: environment variable DC3_ARCHIVE_TOKEN is not set/);
 });
 
 S('absolute times, and resolveTimeBound', () => {
@@ -61,7 +64,7 @@ S('errors carry file:line:column and say what to do', () => {
     ['engines:\n  - name: a\n    url: http://x\n    labels: {dc: 1}\n  - name: b\n    url: http://y\n    labels: {dc: "2"}\n', /expected a string \(quote it: "1"\)/, 4, 18],
     ['engines:\n  - name: a\n    url: http://x\n    labels: {dc: a}\n  - name: a\n    url: http://y\n    labels: {dc: b}\n', /used twice/, 5, 11],
     ['engines:\n  - name: a\n    url: http://x\n    labels: {dc: a}\n  - name: b\n    url: http://y\n    labels: {region: b}\n', /every engine must declare the same label names/, 5, 5],
-    ['engines:\n  - name: a\n    url: http://x\n    labels: {dc: a}\n  - name: b\n    url: http://y\n    labels: {dc: a}\n', /own the same labels and the same time range/, 5, 5],
+    ['engines:\n  - name: a\n    url: http://x\n    labels: {dc: a}\n  - name: b\n    url: http://y\n    labels: {dc: a}\n', /engines a and b own the same labels \{dc: a\} and the same time range/, 5, 5],
     ['engines:\n  - name: a\n    url: http://x\n    labels: {__dc: a}\n', /not a valid external label name/, 4, 14],
     [ENGINE('    timeout: soon\n'), /"soon" is not a positive duration/, 5, 14],
     [ENGINE('    minTime: yesterday\n'), /neither a duration before now/, 5, 14],
@@ -73,6 +76,28 @@ S('errors carry file:line:column and say what to do', () => {
     [ENGINE('query:\n  partialResponse: yes please\n'), /expected true or false/, 6, 20],
     ['engines: []\n', /non-empty list/, 1, 10],
     ['engines:\n  - name: a\n   url: x\n', /YAML syntax/, 3, 1],
+    ['', /the file is empty/, 1, 1],
+    ['# only a comment\n', /the file is empty/, 1, 1],
+    ['- engines\n', /expected a mapping with `engines:`/, 1, 1],
+    ['engine:\n  - name: a\n', /unknown key "engine" in the top level; allowed: engines, query, limiter, proxy/, 1, 1],
+    ['engines: {name: a}\n', /non-empty list/, 1, 10],
+    [ENGINE('query:\n  timout: 1m\n'), /unknown key "timout" in query; allowed: partialResponse, lookbackDelta, timeout/, 6, 3],
+    [ENGINE('query:\n  lookbackDelta: 0s\n'), /"0s" is not a positive duration/, 6, 18],
+    [ENGINE('    timeout: 30\n'), /expected a string \(a duration needs a unit, e.g. 30s\)/, 5, 14],
+    [ENGINE('    url2: http://x\n'), /unknown key "url2" in an engine; allowed: name, url, labels, minTime, maxTime, headers, bearerToken, bearerTokenFile, timeout, connections/, 5, 5],
+    ['engines:\n  - name: a\n', /engine a: missing `url`/, 2, 5],
+    ['engines:\n  - name: a\n    url: http://x/api?x=1\n', /base URL without \?query/, 3, 10],
+    ['engines:\n  - name: a\n    url: http://x\n    labels: {canary: true}\n', /labels.canary: expected a string \(quote it: "true"\)/, 4, 22],
+    ['engines:\n  - name: a\n    url: http://x\n    labels: {dc: 01}\n', /quote it: "01"/, 4, 18],
+    ['engines:\n  - name: a\n    url: http://x\n    labels: {1dc: a}\n', /"1dc" is not a valid external label name/, 4, 14],
+    ['engines:\n  - name: a\n    url: http://x\n    labels: {dc: a}\n  - name: b\n    url: http://y\n', /engine b: with several engines, each must declare/, 5, 5],
+    ['engines:\n  - name: a\n    url: http://x\n    labels: {dc: a}\n    minTime: -15d\n  - name: b\n    url: http://y\n    labels: {dc: a}\n', /engines a and b own the same labels/, 6, 5],
+    [ENGINE('    minTime: -1d\n    maxTime: -15d\n'), /maxTime must be after minTime \(the range is empty\)/, 6, 14],
+    [ENGINE('    minTime: 15d\n'), /neither a duration before now/, 5, 14],
+    [ENGINE('    connections: 2.5\n'), /positive integer/, 5, 18],
+    [ENGINE('    bearerToken: x\n    headers: {authorization: Basic y}\n'), /conflict; keep one/, 6, 14],
+    [ENGINE('    headers: {X-A: "${NOPE}"}\n'), /environment variable NOPE is not set/, 5, 20],
+    [ENGINE('    headers: {X-A: ${NOPE}}\n'), /YAML syntax: .*; inside \{…\} or \[…\] quote a value holding \$\{VAR\}: "\$\{VAR\}"/, 5, 21],
     ['engines:\n  - name: a\n    url: http://x\n    name: b\n', /YAML syntax: Map keys must be unique/, 4, 5],
   ];
   for (const [text, re, line, col] of cases) {
@@ -87,6 +112,9 @@ S('errors carry file:line:column and say what to do', () => {
 S('${VAR} comes from the environment and $$ is a dollar', () => {
   const c = parseConfig(ENGINE('    headers: {X-Scope-OrgID: "${TENANT}-$$1"}\n'), 'x.yaml', { TENANT: 'team-a' });
   assert.equal(c.engines[0]!.headers, { 'X-Scope-OrgID': 'team-a-$1' });
+  const d = parseConfig(ENGINE('    bearerToken: "$x ${A}${B} $${A}"\n'), 'x.yaml', { A: '${B}', B: 'b' });
+  assert.is(d.engines[0]!.bearerToken, '$x ${B}b ${A}', 'a lone $ stays; substituted values are not expanded again');
+  assert.is(parseConfig(ENGINE('    bearerToken: ${E}\n'), 'x.yaml', { E: '' }).engines[0]!.bearerToken, '', 'set but empty is set');
 });
 
 S('bearerTokenFile is read relative to the config file, trimmed', () => {
@@ -158,6 +186,9 @@ S('the published JSON schema names exactly the keys the loader accepts', () => {
   assert.equal(Object.keys(schema.properties.proxy.properties).sort(), [...PROXY_KEYS].sort());
   assert.is(schema.additionalProperties, false);
   assert.is(schema.$defs.engine.additionalProperties, false);
+  assert.is(schema.$schema, 'https://json-schema.org/draft/2020-12/schema');
+  assert.is(schema.required, undefined, 'every section is optional to the loader (hmd proxy needs no engines)');
+  for (const [k, v] of Object.entries(schema.$defs.engine.properties as Record<string, { description?: string }>)) assert.ok(v.description, `engine.${k} has a description`);
 });
 
 S.run();
