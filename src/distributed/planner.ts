@@ -11,7 +11,8 @@
  * Pure: no I/O; the executor (engine.ts) runs the plan.
  */
 
-import type { AggregateExpr, AggregateOp, AtModifier, BinaryExpr, Call, Expr, MatrixSelector, SubqueryExpr, VectorSelector } from '../promql/ast.js';
+import type { AggregateExpr, AggregateOp, AtModifier, BinaryExpr, Call, Expr, SubqueryExpr, VectorSelector } from '../promql/ast.js';
+import { mapExpr } from '../promql/ast.js';
 import { exprToString } from '../promql/printer.js';
 import { typeOf } from '../promql/signatures.js';
 import { selectorRanges } from '../promql/engine.js';
@@ -337,40 +338,6 @@ function containsAbsent(e: Expr): boolean {
     return undefined;
   });
   return found;
-}
-
-/** Rebuilds the tree bottom-up where `fn` returns a replacement; untouched subtrees are shared. */
-export function mapExpr(e: Expr, fn: (e: Expr) => Expr | undefined): Expr {
-  const r = fn(e);
-  if (r) return r;
-  switch (e.kind) {
-    case 'MatrixSelector': {
-      const s = mapExpr(e.selector, fn);
-      return s === e.selector ? e : ({ ...e, selector: s as VectorSelector } satisfies MatrixSelector);
-    }
-    case 'SubqueryExpr':
-    case 'ParenExpr':
-    case 'UnaryExpr': {
-      const x = mapExpr(e.expr, fn);
-      return x === e.expr ? e : ({ ...e, expr: x } as typeof e);
-    }
-    case 'Call': {
-      const args = e.args.map((a) => mapExpr(a, fn));
-      return args.every((a, i) => a === e.args[i]) ? e : { ...e, args };
-    }
-    case 'AggregateExpr': {
-      const x = mapExpr(e.expr, fn);
-      const param = e.param && mapExpr(e.param, fn);
-      return x === e.expr && param === e.param ? e : { ...e, expr: x, param };
-    }
-    case 'BinaryExpr': {
-      const lhs = mapExpr(e.lhs, fn);
-      const rhs = mapExpr(e.rhs, fn);
-      return lhs === e.lhs && rhs === e.rhs ? e : { ...e, lhs, rhs };
-    }
-    default:
-      return e;
-  }
 }
 
 /**

@@ -204,3 +204,37 @@ export function children(e: Expr): Expr[] {
       return [];
   }
 }
+
+/** Rebuilds the tree bottom-up where `fn` returns a replacement; untouched subtrees are shared. */
+export function mapExpr(e: Expr, fn: (e: Expr) => Expr | undefined): Expr {
+  const r = fn(e);
+  if (r) return r;
+  switch (e.kind) {
+    case 'MatrixSelector': {
+      const s = mapExpr(e.selector, fn);
+      return s === e.selector ? e : ({ ...e, selector: s as VectorSelector } satisfies MatrixSelector);
+    }
+    case 'SubqueryExpr':
+    case 'ParenExpr':
+    case 'UnaryExpr': {
+      const x = mapExpr(e.expr, fn);
+      return x === e.expr ? e : ({ ...e, expr: x } as typeof e);
+    }
+    case 'Call': {
+      const args = e.args.map((a) => mapExpr(a, fn));
+      return args.every((a, i) => a === e.args[i]) ? e : { ...e, args };
+    }
+    case 'AggregateExpr': {
+      const x = mapExpr(e.expr, fn);
+      const param = e.param && mapExpr(e.param, fn);
+      return x === e.expr && param === e.param ? e : { ...e, expr: x, param };
+    }
+    case 'BinaryExpr': {
+      const lhs = mapExpr(e.lhs, fn);
+      const rhs = mapExpr(e.rhs, fn);
+      return lhs === e.lhs && rhs === e.rhs ? e : { ...e, lhs, rhs };
+    }
+    default:
+      return e;
+  }
+}
