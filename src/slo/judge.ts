@@ -1,0 +1,216 @@
+/**
+ * The judgement of one SLO at one evaluation: pure, from measurements to a status and the
+ * reasons behind it (argo-rollouts' evaluate.go has the same shape: one measurement in, one
+ * phase out). The I/O that takes the measurements lives elsewhere; the same code serves the
+ * gate, the daemon and the backtests.
+ *
+ * Checks: fixed thresholds on the SLI; multi-window error-budget burn rates; the new code's scope
+ * against the old code's (relative increase and a Mann-Whitney U test with a minimum effect), which
+ * also keeps a fleet-wide problem from blaming the release; and minimum traffic. Missing data,
+ * partial answers and errors never pass: each has a policy whose default is the safe one.
+ */
+
+import { mannWhitneyU } from './stats.js';
+
+export type Status = 'pass' | 'warn' | 'fail' | 'no-data' | 'error';
+
+/** One check's finding, with the numbers it was decided on. */
+export interface Reason {
+  readonly check: 'threshold' | 'burn-rate' | 'comparison' | 'traffic' | 'data';
+  readonly status: Status;
+  readonly message: string;
+  readonly values: Readonly<Record<string, number | string>>;
+}
+
+/** A measured value, or why there is none. */
+export type Measured =
+  | { readonly kind: 'value'; readonly value: number }
+  /** The query answered, but without the engines listed: the value leaves them out. */
+  | { readonly kind: 'partial'; readonly value: number | undefined; readonly missing: readonly string[] }
+  /** The query answered with no series (or NaN). */
+  | { readonly kind: 'empty' }
+  | { readonly kind: 'error'; readonly message: string };
+
+export interface BurnRateRule {
+  /** Long and short windows, ms: both must burn at least `factor` (the SRE workbook's multiwindow alert). */
+  readonly longMs: number;
+  readonly shortMs: number;
+  readonly factor: number;
+  readonly severity: 'warn' | 'fail';
+}
+
+export interface ComparisonRule {
+  /** Largest tolerated relative increase of the release's SLI over the baseline's (0.5: +50%). */
+  readonly maxRelativeIncrease: number;
+  /** Significance level of the one-sided Mann-Whitney U test (release worse than baseline). */
+  readonly alpha: number;
+  /** Least effect: P(release sample > baseline sample) - 0.5. */
+  readonly minEffect: number;
+  /** Fewest samples in each scope for the test to be trusted. */
+  readonly minSamples: number;
+  readonly severity: 'warn' | 'fail';
+}
+
+/** What to make of missing, partial or failed measurements. */
+export interface DataPolicy {
+  /** No series, or too little traffic (default no-data: never pass). */
+  readonly noData: 'no-data' | 'fail' | 'pass';
+  /** A partial answer from the fan-out (default no-data: judged as missing). */
+  readonly partial: 'no-data' | 'use' | 'fail';
+  /** A query error (default error). */
+  readonly error: 'error' | 'no-data' | 'fail';
+}
+
+export const SAFE_POLICY: DataPolicy = { noData: 'no-data', partial: 'no-data', error: 'error' };
+
+export interface JudgementSpec {
+  /** "higher" when a higher SLI is worse (error ratios, latency), "lower" when lower is worse (availability). */
+  readonly worse: 'higher' | 'lower';
+  readonly thresholds?: { readonly warn?: number; readonly fail?: number };
+  /** For ratio SLIs of errors to total: the objective (0.999), whose complement is the error budget. */
+  readonly objective?: number;
+  readonly burnRates?: readonly BurnRateRule[];
+  readonly comparison?: ComparisonRule;
+  /** Fewest requests in the release scope over the window. */
+  readonly minTraffic?: number;
+  readonly policy?: Partial<DataPolicy>;
+}
+
+/** What the I/O layer measured for one evaluation. */
+export interface Measurements {
+  /** The SLI over the release scope. */
+  readonly sli: Measured;
+  /** The SLI over the baseline (old code) scope. */
+  readonly baseline?: Measured;
+  /** Error ratios of the release scope per burn-rate window, by window length in ms. */
+  readonly errorRatios?: ReadonlyMap<number, Measured>;
+  /** The SLI's samples over the comparison window, per scope. */
+  readonly samples?: { readonly release: readonly number[]; readonly baseline: readonly number[] };
+  /** Requests in the release scope over the window. */
+  readonly traffic?: Measured;
+}
+
+export interface Evaluation {
+  readonly status: Status;
+  readonly reasons: readonly Reason[];
+}
+
+const RANK: Record<Status, number> = { pass: 0, warn: 1, 'no-data': 2, error: 3, fail: 4 };
+
+/** The worse of statuses: fail > error > no-data > warn > pass. */
+export function worst(statuses: readonly Status[]): Status {
+  let w: Status = 'pass';
+  for (const s of statuses) if (RANK[s] > RANK[w]) w = s;
+  return w;
+}
+
+const fmt = (v: number): string => (Number.isFinite(v) ? String(Math.round(v * 1e6) / 1e6) : String(v));
+
+/** Judges one evaluation of one SLO. */
+export function judge(spec: JudgementSpec, m: Measurements): Evaluation {
+  const policy: DataPolicy = { ...SAFE_POLICY, ...spec.policy };
+  const reasons: Reason[] = [];
+
+  /** The usable value of a measurement, or a reason why not (pushed) and undefined. */
+  const usable = (x: Measured | undefined, what: string): number | undefined => {
+    if (!x) return undefined;
+    switch (x.kind) {
+      case 'value':
+        if (Number.isNaN(x.value)) return usable({ kind: 'empty' }, what);
+        return x.value;
+      case 'partial':
+        if (policy.partial === 'use' && x.value !== undefined && !Number.isNaN(x.value)) return x.value;
+        reasons.push({
+          check: 'data',
+          status: policy.partial === 'fail' ? 'fail' : 'no-data',
+          message: `${what}: partial answer, engines ${x.missing.join(', ')} missing; not judged as healthy`,
+          values: { missing: x.missing.join(',') },
+        });
+        return undefined;
+      case 'empty':
+        reasons.push({ check: 'data', status: policy.noData, message: `${what}: no data`, values: {} });
+        return undefined;
+      case 'error':
+        reasons.push({ check: 'data', status: policy.error, message: `${what}: query failed: ${x.message}`, values: {} });
+        return undefined;
+    }
+  };
+  const bad = (v: number, limit: number) => (spec.worse === 'higher' ? v > limit : v < limit);
+
+  // Minimum traffic first: a scope with too few requests says nothing, whatever its ratio.
+  if (spec.minTraffic !== undefined) {
+    const t = usable(m.traffic, 'traffic');
+    if (t !== undefined && t < spec.minTraffic) {
+      reasons.push({ check: 'traffic', status: policy.noData, message: `only ${fmt(t)} requests in the release scope, fewer than the ${spec.minTraffic} needed to judge`, values: { traffic: t, min: spec.minTraffic } });
+      return { status: worst(reasons.map((r) => r.status)), reasons };
+    }
+  }
+
+  const sli = usable(m.sli, 'SLI');
+  const base = m.baseline ? usable(m.baseline, 'baseline SLI') : undefined;
+  const absolute: Reason[] = [];
+
+  if (sli !== undefined && spec.thresholds) {
+    const { warn, fail } = spec.thresholds;
+    const cmp = spec.worse === 'higher' ? 'above' : 'below';
+    if (fail !== undefined && bad(sli, fail)) absolute.push({ check: 'threshold', status: 'fail', message: `SLI ${fmt(sli)} is ${cmp} the fail threshold ${fail}`, values: { sli, fail } });
+    else if (warn !== undefined && bad(sli, warn)) absolute.push({ check: 'threshold', status: 'warn', message: `SLI ${fmt(sli)} is ${cmp} the warn threshold ${warn}`, values: { sli, warn } });
+    else absolute.push({ check: 'threshold', status: 'pass', message: `SLI ${fmt(sli)} within thresholds`, values: { sli, ...(warn !== undefined ? { warn } : {}), ...(fail !== undefined ? { fail } : {}) } });
+  }
+
+  if (spec.burnRates?.length && spec.objective !== undefined) {
+    const budget = 1 - spec.objective;
+    for (const rule of spec.burnRates) {
+      const long = usable(m.errorRatios?.get(rule.longMs), `error ratio over ${rule.longMs / 1000}s`);
+      const short = usable(m.errorRatios?.get(rule.shortMs), `error ratio over ${rule.shortMs / 1000}s`);
+      if (long === undefined || short === undefined) continue;
+      const bl = long / budget;
+      const bs = short / budget;
+      const fires = bl >= rule.factor && bs >= rule.factor;
+      absolute.push({
+        check: 'burn-rate',
+        status: fires ? rule.severity : 'pass',
+        message: `burn rate ${fmt(bl)}x over ${rule.longMs / 60_000}m and ${fmt(bs)}x over ${rule.shortMs / 60_000}m ${fires ? 'reach' : 'stay under'} ${rule.factor}x (budget ${fmt(budget)})`,
+        values: { burnLong: bl, burnShort: bs, factor: rule.factor, longWindowMs: rule.longMs, shortWindowMs: rule.shortMs },
+      });
+    }
+  }
+
+  let releaseWorse: boolean | undefined;
+  if (spec.comparison) {
+    const c = spec.comparison;
+    const rel = m.samples?.release ?? [];
+    const bas = m.samples?.baseline ?? [];
+    const mw = rel.length >= c.minSamples && bas.length >= c.minSamples ? mannWhitneyU(spec.worse === 'higher' ? rel : rel.map((v) => -v), spec.worse === 'higher' ? bas : bas.map((v) => -v)) : undefined;
+    if (sli !== undefined && base !== undefined && mw) {
+      const increase = spec.worse === 'higher' ? (base === 0 ? (sli > 0 ? Infinity : 0) : (sli - base) / Math.abs(base)) : base === 0 ? 0 : (base - sli) / Math.abs(base);
+      const effect = mw.effect - 0.5;
+      releaseWorse = increase > c.maxRelativeIncrease && mw.pGreater < c.alpha && effect >= c.minEffect;
+      reasons.push({
+        check: 'comparison',
+        status: releaseWorse ? c.severity : 'pass',
+        message: releaseWorse
+          ? `release worse than baseline: ${fmt(sli)} vs ${fmt(base)} (+${fmt(increase * 100)}%), Mann-Whitney p=${fmt(mw.pGreater)} < ${c.alpha}, effect ${fmt(effect)} >= ${c.minEffect}`
+          : `release not significantly worse than baseline: ${fmt(sli)} vs ${fmt(base)} (${increase >= 0 ? '+' : ''}${fmt(increase * 100)}%), p=${fmt(mw.pGreater)}, effect ${fmt(effect)}`,
+        values: { sli, baseline: base, relativeIncrease: increase, p: mw.pGreater, effect, n1: mw.n1, n2: mw.n2 },
+      });
+    } else {
+      reasons.push({
+        check: 'comparison',
+        status: policy.noData,
+        message: `cannot compare with the baseline: ${rel.length} release and ${bas.length} baseline samples (need ${c.minSamples} each) and both SLI values`,
+        values: { releaseSamples: rel.length, baselineSamples: bas.length },
+      });
+    }
+  }
+
+  // A fleet-wide problem: the absolute checks fail, but the old code is just as bad. That is not
+  // the release's doing, so it may hold the release (warn, then pause) but never revert it.
+  for (const r of absolute) {
+    if (r.status === 'fail' && releaseWorse === false) {
+      reasons.push({ ...r, status: 'warn', message: `${r.message}; the baseline is as affected (fleet-wide), so not blamed on the release` });
+    } else reasons.push(r);
+  }
+  if (reasons.length === 0) reasons.push({ check: 'data', status: policy.noData, message: 'nothing to judge: no SLI value and no check configured', values: {} });
+  return { status: worst(reasons.map((r) => r.status)), reasons };
+}
