@@ -6,7 +6,8 @@
 
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node } from 'yaml';
+import { isMap, isScalar, isSeq, type Node } from 'yaml';
+import { ConfigError, YamlReader, type NumberKind } from './yaml.js';
 import { parseModelDuration } from '../util/duration.js';
 import type { ClassOptions, LimiterConfig } from '../limiter/limiter.js';
 import type { RetryOptions } from '../limiter/retry.js';
@@ -50,24 +51,13 @@ export interface HmdConfig {
   proxy: ProxyConfig;
 }
 
-/** A config problem, located in its file. */
-export class ConfigError extends Error {
-  constructor(
-    message: string,
-    readonly file: string,
-    readonly line?: number,
-    readonly column?: number,
-  ) {
-    super(`${file}${line !== undefined ? `:${line}:${column ?? 1}` : ''}: ${message}`);
-    this.name = 'ConfigError';
-  }
-}
+export { ConfigError };
 
 export const ENGINE_KEYS = ['name', 'url', 'labels', 'minTime', 'maxTime', 'headers', 'bearerToken', 'bearerTokenFile', 'timeout', 'connections'] as const;
 export const QUERY_KEYS = ['partialResponse', 'lookbackDelta', 'timeout'] as const;
 export const TOP_KEYS = ['engines', 'query', 'limiter', 'proxy'] as const;
 
-type Kind = 'number' | 'int' | 'duration' | 'share';
+type Kind = NumberKind | 'duration';
 /** hmd.yaml's limiter keys: the option each sets, and how its value is read. */
 export const LIMITER_WINDOW_KEYS: Record<string, [keyof WindowOptions, Kind]> = {
   initial: ['initialLimit', 'int'],
@@ -121,60 +111,12 @@ export function resolveTimeBound(b: TimeBound | undefined, nowMs: number, fallba
 
 /** Parses and validates config text; `file` names it in errors and anchors relative paths. */
 export function parseConfig(text: string, file: string, env: Record<string, string | undefined> = process.env): HmdConfig {
-  const lc = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: true });
-  const fail = (node: Node | undefined | null, msg: string): never => {
-    const off = node?.range?.[0];
-    if (off === undefined) throw new ConfigError(msg, file);
-    const p = lc.linePos(off);
-    throw new ConfigError(msg, file, p.line, p.col);
-  };
-  if (doc.errors.length > 0) {
-    const e = doc.errors[0]!;
-    const p = lc.linePos(e.pos[0]);
-    // `{X-A: ${VAR}}` is the likeliest way to trip on YAML here: its braces are flow syntax.
-    const flowVar = /[{[][^\n]*\$\{/.test(text.split('\n')[p.line - 1] ?? '');
-    const hint = flowVar ? '; inside {…} or […] quote a value holding ${VAR}: "${VAR}"' : '';
-    throw new ConfigError(`YAML syntax: ${e.message.split('\n')[0]}${hint}`, file, p.line, p.col);
-  }
-  const root = doc.contents;
-  // An empty file has no node to point at; its first position is the honest place.
-  if (root === null || (isScalar(root) && root.value === null)) throw new ConfigError('the file is empty; start it with `engines:` (see examples/hmd.yaml)', file, 1, 1);
+  const y = new YamlReader(text, file, env, 'start it with `engines:` (see examples/hmd.yaml)');
+  const { fail, str, strMap, duration, durationOrZero, num, mapping } = y;
+  const root = y.root;
   if (!isMap(root)) fail(root, 'expected a mapping with `engines:` (and optionally `query:`) at the top level');
-  const top = mapping(root as Node, 'the top level', TOP_KEYS, fail);
+  const top = mapping(root, 'the top level', TOP_KEYS);
 
-  const sub = (s: string, where: Node): string =>
-    s.replace(/\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (m, name: string | undefined) => {
-      if (m === '$$') return '$';
-      const v = env[name!];
-      if (v === undefined) fail(where, `environment variable ${name} is not set (write $$ for a literal $)`);
-      return v!;
-    });
-  // YAML reads `dc: 1` or `canary: true` as a number or boolean; converting silently would hide
-  // that `01` became 1, so ask for quotes instead.
-  const str = (n: Node | undefined, what: string, hint?: string): string => {
-    if (!isScalar(n) || typeof n.value !== 'string') {
-      const typed = isScalar(n) && (typeof n.value === 'number' || typeof n.value === 'boolean');
-      fail(n, `${what}: expected a string${typed ? ` (${hint ?? `quote it: "${String(isScalar(n) ? n.source ?? n.value : '')}"`})` : ''}`);
-    }
-    return sub((n as { value: string }).value, n!);
-  };
-  const strMap = (n: Node | undefined, what: string, check?: (k: string, kn: Node) => void): Record<string, string> => {
-    if (!isMap(n)) fail(n, `${what}: expected a mapping of names to strings`);
-    const out: Record<string, string> = {};
-    for (const it of (n as { items: { key: Node; value: Node }[] }).items) {
-      const k = str(it.key, `${what} key`);
-      check?.(k, it.key);
-      out[k] = str(it.value ?? undefined, `${what}.${k}`);
-    }
-    return out;
-  };
-  const duration = (n: Node | undefined, what: string): number => {
-    const s = str(n, what, 'a duration needs a unit, e.g. 30s');
-    const d = parseModelDuration(s);
-    if (d === undefined || d <= 0) fail(n, `${what}: ${JSON.stringify(s)} is not a positive duration (e.g. 30s, 2m, 1h30m)`);
-    return d!;
-  };
   const timeBound = (n: Node | undefined, what: string): TimeBound => {
     const s = str(n, what, 'write -15d for 15 days before now, or an RFC3339 time').trim();
     if (s.startsWith('-')) {
@@ -193,7 +135,7 @@ export function parseConfig(text: string, file: string, env: Record<string, stri
   const engines: EngineConfig[] = [];
   const nodes: Node[] = [];
   for (const item of enginesNode ? (enginesNode as { items: Node[] }).items : []) {
-    const m = mapping(item, 'an engine', ENGINE_KEYS, fail);
+    const m = mapping(item, 'an engine', ENGINE_KEYS);
     const at = `engine ${engines.length + 1}`;
     const nameNode = m.get('name');
     if (!nameNode) fail(item, `${at}: missing \`name\``);
@@ -270,11 +212,9 @@ export function parseConfig(text: string, file: string, env: Record<string, stri
   const query: QueryConfig = { partialResponse: false };
   const qn = top.get('query');
   if (qn) {
-    const q = mapping(qn, 'query', QUERY_KEYS, fail);
+    const q = mapping(qn, 'query', QUERY_KEYS);
     if (q.has('partialResponse')) {
-      const n = q.get('partialResponse');
-      if (!isScalar(n) || typeof n.value !== 'boolean') fail(n, 'query.partialResponse: expected true or false');
-      query.partialResponse = (n as { value: boolean }).value;
+      query.partialResponse = y.bool(q.get('partialResponse'), 'query.partialResponse');
     }
     if (q.has('lookbackDelta')) query.lookbackDeltaMs = duration(q.get('lookbackDelta'), 'query.lookbackDelta');
     if (q.has('timeout')) query.timeoutMs = duration(q.get('timeout'), 'query.timeout');
@@ -282,27 +222,15 @@ export function parseConfig(text: string, file: string, env: Record<string, stri
   const limiter: LimiterConfig = {};
   const ln = top.get('limiter');
   if (ln) {
-    const l = mapping(ln, 'limiter', LIMITER_KEYS, fail);
+    const l = mapping(ln, 'limiter', LIMITER_KEYS);
     const section = <K extends string>(n: Node | undefined, what: string, keys: Record<string, [K, Kind]>): Partial<Record<K, number>> => {
-      const m = mapping(n as Node, what, Object.keys(keys), fail);
+      const m = mapping(n as Node, what, Object.keys(keys));
       const out: Partial<Record<K, number>> = {};
       for (const [k, node] of m) {
         const [opt, kind] = keys[k]!;
         out[opt] = kind === 'duration' ? durationOrZero(node, `${what}.${k}`) : num(node, `${what}.${k}`, kind);
       }
       return out;
-    };
-    const durationOrZero = (n: Node, what: string): number => {
-      const s = str(n, what);
-      const d = s === '0' ? 0 : parseModelDuration(s);
-      if (d === undefined) fail(n, `${what}: ${JSON.stringify(s)} is not a duration (e.g. 100ms, 10s; 0 for none)`);
-      return d!;
-    };
-    const num = (n: Node, what: string, kind: Kind): number => {
-      const v = isScalar(n) ? n.value : undefined;
-      const ok = typeof v === 'number' && Number.isFinite(v) && v >= 0 && (kind !== 'int' || Number.isInteger(v)) && (kind !== 'share' || v <= 1);
-      if (!ok) fail(n, `${what}: expected ${kind === 'int' ? 'a whole number >= 0' : kind === 'share' ? 'a number from 0 to 1' : 'a number >= 0'}`);
-      return v as number;
     };
     if (l.has('window')) limiter.window = section(l.get('window'), 'limiter.window', LIMITER_WINDOW_KEYS);
     if (l.has('retry')) limiter.retry = section(l.get('retry'), 'limiter.retry', LIMITER_RETRY_KEYS);
@@ -311,7 +239,7 @@ export function parseConfig(text: string, file: string, env: Record<string, stri
       if (!(limiter.minRatePerSec > 0)) fail(l.get('minRatePerSec'), 'limiter.minRatePerSec: must be above 0 (traffic never stops entirely)');
     }
     if (l.has('classes')) {
-      const c = mapping(l.get('classes')!, 'limiter.classes', ['interactive', 'batch'], fail);
+      const c = mapping(l.get('classes')!, 'limiter.classes', ['interactive', 'batch']);
       limiter.classes = {};
       for (const [k, node] of c) limiter.classes[k as 'interactive' | 'batch'] = section(node, `limiter.classes.${k}`, LIMITER_CLASS_KEYS);
     }
@@ -319,7 +247,7 @@ export function parseConfig(text: string, file: string, env: Record<string, stri
   const proxy: ProxyConfig = { clients: [] };
   const pn = top.get('proxy');
   if (pn) {
-    const pm = mapping(pn, 'proxy', PROXY_KEYS, fail);
+    const pm = mapping(pn, 'proxy', PROXY_KEYS);
     const priority = (n: Node | undefined, what: string): 'interactive' | 'batch' => {
       const v = str(n, what);
       if (v !== 'interactive' && v !== 'batch') fail(n, `${what}: ${JSON.stringify(v)} is not a priority; use interactive or batch`);
@@ -330,7 +258,7 @@ export function parseConfig(text: string, file: string, env: Record<string, stri
       const cn = pm.get('clients');
       if (!isSeq(cn)) fail(cn, 'proxy.clients: expected a list of {address, userAgent, priority}');
       for (const item of (cn as { items: Node[] }).items) {
-        const m = mapping(item, 'a proxy client', ['address', 'userAgent', 'priority'], fail);
+        const m = mapping(item, 'a proxy client', ['address', 'userAgent', 'priority']);
         if (!m.has('priority')) fail(item, 'proxy client: missing `priority`');
         const rule: ProxyConfig['clients'][number] = { priority: priority(m.get('priority'), 'proxy client priority') };
         if (m.has('address')) rule.address = str(m.get('address'), 'proxy client address');
@@ -347,16 +275,4 @@ export function parseConfig(text: string, file: string, env: Record<string, stri
     }
   }
   return { file, engines, query, limiter, proxy };
-}
-
-/** The keys of a YAML mapping, rejecting any not in `allowed`. */
-function mapping(n: Node, what: string, allowed: readonly string[], fail: (n: Node | undefined, m: string) => never): Map<string, Node> {
-  if (!isMap(n)) fail(n, `${what}: expected a mapping`);
-  const out = new Map<string, Node>();
-  for (const it of (n as unknown as { items: { key: Node; value: Node | null }[] }).items) {
-    const k = isScalar(it.key) ? String(it.key.value) : '';
-    if (!allowed.includes(k)) fail(it.key, `unknown key ${JSON.stringify(k)} in ${what}; allowed: ${allowed.join(', ')}`);
-    out.set(k, it.value ?? (it.key as Node));
-  }
-  return out;
 }
