@@ -5,6 +5,7 @@ import { promqltestCommand } from './promqltest.js';
 import { EXIT, queryCommand } from './query.js';
 import { serveCommand } from './serve.js';
 import { proxyCommand } from './proxy.js';
+import { validateCommand } from './validate.js';
 import { importCommand } from './import.js';
 import { fixturesCommand } from './fixtures.js';
 import { packageVersion } from './options.js';
@@ -35,6 +36,7 @@ export async function main(args: string[]): Promise<number> {
       .command(promqltestCommand)
       .command(serveCommand)
       .command(proxyCommand)
+      .command(validateCommand)
       .command(importCommand)
       .command(fixturesCommand)
       .demandCommand(1, 'Give a command.')
