@@ -1,0 +1,143 @@
+/**
+ * Taking an SLO's measurements at one time: its queries built from the spec (window filled in,
+ * scope applied), sent through a query function the caller provides (local engine, remote
+ * engines, the fan-out), and their answers reduced to the values the judgement needs. Errors,
+ * empty answers and partial answers are kept as such, never turned into numbers.
+ */
+
+import type { BinaryExpr, Expr } from '../promql/ast.js';
+import { parseExpr } from '../promql/parser.js';
+import type { QueryValue } from '../promql/result.js';
+import type { Evaluation, Measured, Measurements } from './judge.js';
+import { judge } from './judge.js';
+import { applyScope, infoScope, matcherScope, parseScopeMatchers, type Scope } from './scope.js';
+import { fillWindow, type SloSpec } from './spec.js';
+
+/** A query's answer as the measurement needs it. */
+export interface QueryAnswer {
+  readonly value: QueryValue;
+  /** Engines that did not answer (a partial response), if any. */
+  readonly missingEngines?: readonly string[];
+}
+
+/** How measurements reach the data: instant and range queries over ASTs. */
+export interface QueryFn {
+  instant(expr: Expr, timeMs: number): Promise<QueryAnswer>;
+  range(expr: Expr, startMs: number, endMs: number, stepMs: number): Promise<QueryAnswer>;
+}
+
+/** The release and baseline scopes of one gate or rollout stage. */
+export interface Scopes {
+  readonly release: Scope;
+  readonly baseline?: Scope;
+}
+
+/** Scopes from matcher text (`tier=tier3,color=green`), through the spec's `via` series if it has one. */
+export function scopesFor(spec: SloSpec, release: string | undefined, baseline: string | undefined): Scopes {
+  const text = release ?? spec.scope.release;
+  if (text === undefined) throw new Error(`${spec.name}: no release scope: give --scope (e.g. tier=tier3,color=green) or scope.release in the spec`);
+  const make = (t: string): Scope => {
+    const ms = parseScopeMatchers(t);
+    if (!spec.scope.via) return matcherScope(ms);
+    const sel = `${spec.scope.via.metric}{${ms.map((m) => m.toString()).join(', ')}}`;
+    return infoScope(sel, spec.scope.via.on);
+  };
+  const b = baseline ?? spec.scope.baseline;
+  return { release: make(text), ...(b !== undefined ? { baseline: make(b) } : {}) };
+}
+
+/** The SLI as one expression over a window: errors / total for ratios. */
+export function sliExpr(spec: SloSpec, windowMs: number, scope: Scope): Expr {
+  const q = (s: string) => applyScope(parseExpr(fillWindow(s, windowMs)), scope);
+  if (spec.sli.kind === 'expr') return q(spec.sli.expr);
+  const div: BinaryExpr = {
+    kind: 'BinaryExpr',
+    op: '/',
+    lhs: { kind: 'ParenExpr', expr: q(spec.sli.errors), pos: { start: 0, end: 0 } },
+    rhs: { kind: 'ParenExpr', expr: q(spec.sli.total), pos: { start: 0, end: 0 } },
+    returnBool: false,
+    matching: { card: 'one-to-one', on: false, labels: [], include: [], explicit: false },
+    pos: { start: 0, end: 0 },
+  };
+  return div;
+}
+
+/** Requests in the release scope over the window: the spec's query, or total × window for ratios. */
+function trafficExpr(spec: SloSpec, scope: Scope): Expr | undefined {
+  if (spec.trafficQuery) return applyScope(parseExpr(fillWindow(spec.trafficQuery, spec.windowMs)), scope);
+  if (spec.sli.kind !== 'ratio') return undefined;
+  return applyScope(parseExpr(`(${fillWindow(spec.sli.total, spec.windowMs)}) * ${spec.windowMs / 1000}`), scope);
+}
+
+/** One number from an instant answer: a single sample (or scalar); more series is an error. */
+function single(a: QueryAnswer, what: string): Measured {
+  const v = a.value;
+  let value: number | undefined;
+  if (v.type === 'scalar') value = v.v;
+  else if (v.type === 'vector') {
+    if (v.samples.length > 1) return { kind: 'error', message: `${what} returned ${v.samples.length} series; aggregate it to one (e.g. sum(...))` };
+    value = v.samples[0]?.v;
+  } else return { kind: 'error', message: `${what} returned a ${v.type}, not a number` };
+  if (a.missingEngines && a.missingEngines.length > 0) return { kind: 'partial', value, missing: a.missingEngines };
+  if (value === undefined || Number.isNaN(value)) return { kind: 'empty' };
+  return { kind: 'value', value };
+}
+
+async function measured(what: string, run: () => Promise<QueryAnswer>): Promise<Measured> {
+  try {
+    return single(await run(), what);
+  } catch (err) {
+    return { kind: 'error', message: (err as Error).message };
+  }
+}
+
+/** The samples of a range answer (one series); undefined when it failed or was partial. */
+async function samplesOf(run: () => Promise<QueryAnswer>): Promise<number[] | undefined> {
+  try {
+    const a = await run();
+    if (a.missingEngines && a.missingEngines.length > 0) return undefined;
+    if (a.value.type !== 'matrix' || a.value.series.length !== 1) return a.value.type === 'matrix' && a.value.series.length === 0 ? [] : undefined;
+    return Array.from(a.value.series[0]!.values).filter((x) => !Number.isNaN(x));
+  } catch {
+    return undefined;
+  }
+}
+
+/** Takes every measurement the spec's judgement needs, at `t`. */
+export async function measure(spec: SloSpec, scopes: Scopes, t: number, q: QueryFn): Promise<Measurements> {
+  const j = spec.judgement;
+  const jobs: Promise<unknown>[] = [];
+  const m: { -readonly [K in keyof Measurements]: Measurements[K] } = { sli: { kind: 'empty' } };
+  jobs.push(measured('the SLI', () => q.instant(sliExpr(spec, spec.windowMs, scopes.release), t)).then((x) => (m.sli = x)));
+  if (scopes.baseline && j.comparison) {
+    jobs.push(measured('the baseline SLI', () => q.instant(sliExpr(spec, spec.windowMs, scopes.baseline!), t)).then((x) => (m.baseline = x)));
+  }
+  if (j.burnRates?.length) {
+    const windows = [...new Set(j.burnRates.flatMap((r) => [r.longMs, r.shortMs]))];
+    const ratios = new Map<number, Measured>();
+    m.errorRatios = ratios;
+    for (const w of windows) jobs.push(measured(`the error ratio over ${w / 1000}s`, () => q.instant(sliExpr(spec, w, scopes.release), t)).then((x) => ratios.set(w, x)));
+  }
+  if (j.comparison && scopes.baseline && spec.comparisonWindowMs && spec.comparisonStepMs) {
+    const start = t - spec.comparisonWindowMs;
+    const step = spec.comparisonStepMs;
+    let rel: number[] | undefined;
+    let bas: number[] | undefined;
+    jobs.push(samplesOf(() => q.range(sliExpr(spec, spec.windowMs, scopes.release), start, t, step)).then((x) => (rel = x)));
+    jobs.push(samplesOf(() => q.range(sliExpr(spec, spec.windowMs, scopes.baseline!), start, t, step)).then((x) => (bas = x)));
+    await Promise.all(jobs.splice(0));
+    m.samples = { release: rel ?? [], baseline: bas ?? [] };
+  }
+  if (j.minTraffic !== undefined) {
+    const te = trafficExpr(spec, scopes.release);
+    if (te) jobs.push(measured('the traffic', () => q.instant(te, t)).then((x) => (m.traffic = x)));
+  }
+  await Promise.all(jobs);
+  return m;
+}
+
+/** Measures and judges one SLO at `t`. */
+export async function evaluateSlo(spec: SloSpec, scopes: Scopes, t: number, q: QueryFn): Promise<Evaluation & { measurements: Measurements }> {
+  const measurements = await measure(spec, scopes, t, q);
+  return { ...judge(spec.judgement, measurements), measurements };
+}
