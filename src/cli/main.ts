@@ -6,6 +6,7 @@ import { EXIT, queryCommand } from './query.js';
 import { serveCommand } from './serve.js';
 import { proxyCommand } from './proxy.js';
 import { validateCommand } from './validate.js';
+import { gateCommand, GATE_EXIT } from './gate.js';
 import { importCommand } from './import.js';
 import { fixturesCommand } from './fixtures.js';
 import { packageVersion } from './options.js';
@@ -16,7 +17,13 @@ const EPILOGUE = `Exit codes:
   ${EXIT.USAGE}  usage error: unknown command or flag, missing or malformed argument
   ${EXIT.SOURCE}  a data source could not be opened or read
 
-Planned: gate, daemon, backtest. Documentation: docs/cli.md`;
+hmd gate has its own: 0 continue, 1 revert, 2 pause, 3 error.
+Planned: daemon, backtest. Documentation: docs/cli.md`;
+
+/** A usage error's exit code: 2, except for `hmd gate`, whose 2 means pause (its errors are 3). */
+function usageExit(args: string[]): number {
+  return args[0] === 'gate' ? GATE_EXIT.ERROR : EXIT.USAGE;
+}
 
 /** Thrown from the fail handler so that yargs stops after a usage error. */
 class UsageStop extends Error {}
@@ -37,6 +44,7 @@ export async function main(args: string[]): Promise<number> {
       .command(serveCommand)
       .command(proxyCommand)
       .command(validateCommand)
+      .command(gateCommand)
       .command(importCommand)
       .command(fixturesCommand)
       .demandCommand(1, 'Give a command.')
@@ -59,11 +67,11 @@ export async function main(args: string[]): Promise<number> {
       })
       .parseAsync();
   } catch (err) {
-    if (usageError) return EXIT.USAGE;
+    if (usageError) return usageExit(args);
     // Commands report their own failures; reaching here is a bug in hmd.
     console.error(`hmd: internal error: ${err instanceof Error ? err.stack : String(err)}`);
     return EXIT.FAILURE;
   }
-  if (usageError) return EXIT.USAGE;
+  if (usageError) return usageExit(args);
   return typeof process.exitCode === 'number' ? process.exitCode : EXIT.OK;
 }

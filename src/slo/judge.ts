@@ -176,22 +176,29 @@ export function judge(spec: JudgementSpec, m: Measurements): Evaluation {
     }
   }
 
-  let releaseWorse: boolean | undefined;
+  // The release's SLI relative to the baseline's, when both are known.
+  let increase: number | undefined;
+  if (sli !== undefined && base !== undefined) {
+    increase = spec.worse === 'higher' ? (base === 0 ? (sli > 0 ? Infinity : 0) : (sli - base) / Math.abs(base)) : base === 0 ? 0 : (base - sli) / Math.abs(base);
+  }
+  let fleetWide = false;
   if (spec.comparison) {
     const c = spec.comparison;
     const rel = m.samples?.release ?? [];
     const bas = m.samples?.baseline ?? [];
     const mw = rel.length >= c.minSamples && bas.length >= c.minSamples ? mannWhitneyU(spec.worse === 'higher' ? rel : rel.map((v) => -v), spec.worse === 'higher' ? bas : bas.map((v) => -v)) : undefined;
-    if (sli !== undefined && base !== undefined && mw) {
-      const increase = spec.worse === 'higher' ? (base === 0 ? (sli > 0 ? Infinity : 0) : (sli - base) / Math.abs(base)) : base === 0 ? 0 : (base - sli) / Math.abs(base);
+    // The old code is as affected as the new: the problem is the fleet's, not the release's.
+    fleetWide = increase !== undefined && increase <= c.maxRelativeIncrease;
+    if (sli !== undefined && base !== undefined && increase !== undefined && mw) {
       const effect = mw.effect - 0.5;
-      releaseWorse = increase > c.maxRelativeIncrease && mw.pGreater < c.alpha && effect >= c.minEffect;
+      const releaseWorse = increase > c.maxRelativeIncrease && mw.pGreater < c.alpha && effect >= c.minEffect;
+      const p = mw.pGreater.toPrecision(3);
       reasons.push({
         check: 'comparison',
         status: releaseWorse ? c.severity : 'pass',
         message: releaseWorse
-          ? `release worse than baseline: ${fmt(sli)} vs ${fmt(base)} (+${fmt(increase * 100)}%), Mann-Whitney p=${fmt(mw.pGreater)} < ${c.alpha}, effect ${fmt(effect)} >= ${c.minEffect}`
-          : `release not significantly worse than baseline: ${fmt(sli)} vs ${fmt(base)} (${increase >= 0 ? '+' : ''}${fmt(increase * 100)}%), p=${fmt(mw.pGreater)}, effect ${fmt(effect)}`,
+          ? `release worse than baseline: ${fmt(sli)} vs ${fmt(base)} (+${fmt(increase * 100)}%), Mann-Whitney p=${p} < ${c.alpha}, effect ${fmt(effect)} >= ${c.minEffect}`
+          : `release not significantly worse than baseline: ${fmt(sli)} vs ${fmt(base)} (${increase >= 0 ? '+' : ''}${fmt(increase * 100)}%), p=${p}, effect ${fmt(effect)}`,
         values: { sli, baseline: base, relativeIncrease: increase, p: mw.pGreater, effect, n1: mw.n1, n2: mw.n2 },
       });
     } else {
@@ -204,10 +211,10 @@ export function judge(spec: JudgementSpec, m: Measurements): Evaluation {
     }
   }
 
-  // A fleet-wide problem: the absolute checks fail, but the old code is just as bad. That is not
-  // the release's doing, so it may hold the release (warn, then pause) but never revert it.
+  // A fleet-wide problem: the absolute checks fail, but the old code is just as bad (within the
+  // tolerated increase). That is not the release's doing, so it may warn but never revert.
   for (const r of absolute) {
-    if (r.status === 'fail' && releaseWorse === false) {
+    if (r.status === 'fail' && fleetWide) {
       reasons.push({ ...r, status: 'warn', message: `${r.message}; the baseline is as affected (fleet-wide), so not blamed on the release` });
     } else reasons.push(r);
   }

@@ -1,0 +1,60 @@
+/**
+ * One release stage judged over time: every SLO evaluated at each evaluation time, each SLO's
+ * evaluations summarised, and the SLOs combined into continue, pause or revert. The clock is the
+ * caller's: the gate waits on the wall clock or walks history, the backtest simulates.
+ */
+
+import type { Evaluation } from './judge.js';
+import { evaluateSlo, scopesFor, type QueryFn } from './measure.js';
+import type { SloSpec } from './spec.js';
+import { stageVerdict, summarizeRun, type RunSummary, type StageVerdict, type TimedEvaluation } from './verdict.js';
+
+export interface StageSlo {
+  readonly spec: SloSpec;
+  readonly evaluations: (TimedEvaluation & Pick<Evaluation, 'reasons'>)[];
+  summary: RunSummary;
+}
+
+export interface StageOptions {
+  readonly specs: readonly SloSpec[];
+  readonly scope: string | undefined;
+  readonly baselineScope: string | undefined;
+  /** When the stage started (initial delays count from here), ms. */
+  readonly startedAt: number;
+  /**
+   * One evaluation decides: the specs' initial delays and consecutive-result limits are set aside
+   * (a one-shot gate has no later evaluation to wait for).
+   */
+  readonly oneShot?: boolean;
+}
+
+/** A stage in progress: feed it evaluation times, read its verdict. */
+export class Stage {
+  readonly slos: StageSlo[];
+
+  constructor(private readonly o: StageOptions) {
+    this.slos = o.specs.map((spec) => ({ spec, evaluations: [], summary: { status: 'pending', message: 'not evaluated yet', reasons: [] } }));
+    // Resolve scopes now, so that a bad --scope fails before any query.
+    for (const s of this.slos) scopesFor(s.spec, o.scope, o.baselineScope);
+  }
+
+  /** Evaluates every SLO at `t` and updates the summaries. */
+  async evaluate(t: number, q: QueryFn): Promise<StageVerdict> {
+    await Promise.all(
+      this.slos.map(async (s) => {
+        const e = await evaluateSlo(s.spec, scopesFor(s.spec, this.o.scope, this.o.baselineScope), t, q);
+        s.evaluations.push({ at: t, status: e.status, reasons: e.reasons });
+        const limits = this.o.oneShot ? { ...s.spec.evaluation, initialDelayMs: 0, failureLimit: 0, inconclusiveLimit: 0, errorLimit: 0 } : s.spec.evaluation;
+        s.summary = summarizeRun(limits, s.evaluations, this.o.startedAt, t);
+      }),
+    );
+    return this.verdict();
+  }
+
+  /** The stage verdict from the current summaries. */
+  verdict(): StageVerdict {
+    return stageVerdict(
+      this.slos.map((s) => ({ name: s.spec.name, summary: s.summary, weight: s.spec.weight, critical: s.spec.critical, dryRun: s.spec.dryRun })),
+    );
+  }
+}
