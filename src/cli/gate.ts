@@ -13,7 +13,7 @@ import { DistributedEngine } from '../distributed/engine.js';
 import { AdaptiveLimiter } from '../limiter/limiter.js';
 import { DEFAULT_LOOKBACK_MS, Engine } from '../promql/engine.js';
 import type { QueryFn } from '../slo/measure.js';
-import { loadSpec, type SloSpec } from '../slo/spec.js';
+import { loadSpecs, type SloSpec } from '../slo/spec.js';
 import { Stage } from '../slo/stage.js';
 import type { StageVerdict } from '../slo/verdict.js';
 import type { Queryable } from '../storage/queryable.js';
@@ -94,7 +94,7 @@ export async function runGate(args: GateArgs, io: GateIO = processIO): Promise<n
   let start: number;
   let forMs = 0;
   try {
-    specs = args.spec.map((f) => loadSpec(f));
+    specs = args.spec.flatMap((f) => loadSpecs(f));
     start = args.at !== undefined ? parseTime(args.at) : io.now();
     if (args.for !== undefined) forMs = parseDuration(args.for);
   } catch (err) {

@@ -2,7 +2,7 @@
 
 import type { Argv, CommandModule } from 'yargs';
 import { ConfigError } from '../config/yaml.js';
-import { loadSpec } from '../slo/spec.js';
+import { loadSpecs } from '../slo/spec.js';
 import { EXIT } from './query.js';
 
 export interface ValidateArgs {
@@ -28,15 +28,16 @@ export function runValidate(files: readonly string[], out: (s: string) => void, 
   const names = new Map<string, string>();
   for (const f of files) {
     try {
-      const s = loadSpec(f);
-      const dup = names.get(s.name);
-      if (dup) {
-        err(`${f}: metadata.name ${JSON.stringify(s.name)} is also used by ${dup}; names must be unique\n`);
-        bad++;
-        continue;
+      for (const s of loadSpecs(f)) {
+        const dup = names.get(s.name);
+        if (dup) {
+          err(`${f}: metadata.name ${JSON.stringify(s.name)} is also used by ${dup}; names must be unique\n`);
+          bad++;
+          continue;
+        }
+        names.set(s.name, f);
+        out(`${f}: ok (${s.name}${s.dryRun ? ', dry run' : ''}${s.critical ? ', critical' : ''})\n`);
       }
-      names.set(s.name, f);
-      out(`${f}: ok (${s.name}${s.dryRun ? ', dry run' : ''}${s.critical ? ', critical' : ''})\n`);
     } catch (e) {
       if (!(e instanceof ConfigError)) throw e;
       err(`${e.message}\n`);

@@ -114,6 +114,7 @@ export function parseConfig(text: string, file: string, env: Record<string, stri
   const y = new YamlReader(text, file, env, 'start it with `engines:` (see examples/hmd.yaml)');
   const { fail, str, strMap, duration, durationOrZero, num, mapping } = y;
   const root = y.root;
+  if (y.roots.length > 1) fail(y.roots[1], 'hmd.yaml holds one document; remove the second (after ---)');
   if (!isMap(root)) fail(root, 'expected a mapping with `engines:` (and optionally `query:`) at the top level');
   const top = mapping(root, 'the top level', TOP_KEYS);
 

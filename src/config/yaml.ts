@@ -3,7 +3,7 @@
  * write instead. hmd.yaml and SLO specs both read through it, so their errors look alike.
  */
 
-import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node } from 'yaml';
+import { isMap, isScalar, isSeq, LineCounter, parseAllDocuments, type Node } from 'yaml';
 import { parseModelDuration } from '../util/duration.js';
 
 /** A problem in a YAML file, located. */
@@ -23,8 +23,10 @@ export type NumberKind = 'number' | 'int' | 'share';
 
 /** One parsed YAML document and the readers that locate their errors in it. */
 export class YamlReader {
-  /** The document's root mapping. */
+  /** The first document's root node. */
   readonly root: Node;
+  /** Every document's root node (a file may hold several, separated by ---). */
+  readonly roots: Node[];
   private readonly lc = new LineCounter();
 
   /** Parses `text`; `emptyHint` tells what an empty file should start with. */
@@ -34,8 +36,10 @@ export class YamlReader {
     private readonly env: Record<string, string | undefined>,
     emptyHint: string,
   ) {
-    const doc = parseDocument(text, { lineCounter: this.lc, prettyErrors: false, uniqueKeys: true });
-    if (doc.errors.length > 0) {
+    const docs = parseAllDocuments(text, { lineCounter: this.lc, prettyErrors: false, uniqueKeys: true });
+    const list = Array.isArray(docs) ? docs : [];
+    for (const doc of list) {
+      if (doc.errors.length === 0) continue;
       const e = doc.errors[0]!;
       const p = this.lc.linePos(e.pos[0]);
       // `{X-A: ${VAR}}` is the likeliest way to trip on YAML here: its braces are flow syntax.
@@ -43,10 +47,11 @@ export class YamlReader {
       const hint = flowVar ? '; inside {…} or […] quote a value holding ${VAR}: "${VAR}"' : '';
       throw new ConfigError(`YAML syntax: ${e.message.split('\n')[0]}${hint}`, file, p.line, p.col);
     }
-    const root = doc.contents;
     // An empty file has no node to point at; its first position is the honest place.
-    if (root === null || (isScalar(root) && root.value === null)) throw new ConfigError(`the file is empty; ${emptyHint}`, file, 1, 1);
-    this.root = root as Node;
+    const roots = list.map((d) => d.contents).filter((r): r is NonNullable<typeof r> => r !== null && !(isScalar(r) && r.value === null));
+    if (roots.length === 0) throw new ConfigError(`the file is empty; ${emptyHint}`, file, 1, 1);
+    this.roots = roots as Node[];
+    this.root = this.roots[0]!;
   }
 
   /** Throws a ConfigError located at `node`. */

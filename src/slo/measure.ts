@@ -42,8 +42,12 @@ export function scopesFor(spec: SloSpec, release: string | undefined, baseline: 
     const sel = `${spec.scope.via.metric}{${ms.map((m) => m.toString()).join(', ')}}`;
     return infoScope(sel, spec.scope.via.on);
   };
+  const rel = make(text);
   const b = baseline ?? spec.scope.baseline;
-  return { release: make(text), ...(b !== undefined ? { baseline: make(b) } : {}) };
+  if (b === undefined && spec.judgement.comparison) {
+    throw new Error(`${spec.name} compares the new code with the old: give --baseline-scope (e.g. tier=tier3,color=blue) or scope.baseline in the spec`);
+  }
+  return { release: rel, ...(b !== undefined ? { baseline: make(b) } : {}) };
 }
 
 /** The SLI as one expression over a window: errors / total for ratios. */

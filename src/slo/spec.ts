@@ -14,6 +14,7 @@ import { formatDuration } from '../promql/printer.js';
 import { isLegacyLabelName } from '../storage/labels.js';
 import type { BurnRateRule, ComparisonRule, DataPolicy, JudgementSpec } from './judge.js';
 import { parseScopeMatchers } from './scope.js';
+import { isOpenSlo, openSloSpecs } from './openslo.js';
 import type { RunLimits } from './verdict.js';
 
 export const SPEC_API_VERSION = 'hmd.dev/v1';
@@ -58,7 +59,23 @@ export function fillWindow(query: string, windowMs: number): string {
   return query.replace(/\$\{window\}|\$window\b/g, formatDuration(windowMs));
 }
 
-/** Reads and checks a spec file. */
+/**
+ * Reads and checks a spec file: hmd's format (one SLO), or OpenSLO v1 (one or more SLO
+ * documents, with their SLI documents).
+ */
+export function loadSpecs(path: string, env: Record<string, string | undefined> = process.env): SloSpec[] {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`cannot read the SLO spec: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, path);
+  }
+  const y = new YamlReader(text, path, env, 'start it with `apiVersion: hmd.dev/v1` and `kind: SLO` (see slo-specs/)');
+  if (isOpenSlo(y, y.root)) return openSloSpecs(y);
+  return [parseSpec(text, path, env)];
+}
+
+/** Reads and checks a file of one hmd-format spec. */
 export function loadSpec(path: string, env: Record<string, string | undefined> = process.env): SloSpec {
   let text: string;
   try {
@@ -73,6 +90,7 @@ export function loadSpec(path: string, env: Record<string, string | undefined> =
 export function parseSpec(text: string, file: string, env: Record<string, string | undefined> = process.env): SloSpec {
   const y = new YamlReader(text, file, env, 'start it with `apiVersion: hmd.dev/v1` and `kind: SLO` (see slo-specs/)');
   const { fail, str, num, duration, mapping } = y;
+  if (y.roots.length > 1) fail(y.roots[1], 'an hmd spec file holds one SLO; put each in its own file (OpenSLO files may hold several)');
   const top = mapping(y.root, 'the spec', SPEC_KEYS);
   const need = (m: Map<string, Node>, k: string, where: Node, what: string): Node => m.get(k) ?? fail(where, `${what}: missing \`${k}\``);
   if (str(need(top, 'apiVersion', y.root, 'the spec'), 'apiVersion') !== SPEC_API_VERSION) fail(top.get('apiVersion'), `apiVersion must be ${SPEC_API_VERSION}`);

@@ -99,7 +99,10 @@ S('errors exit 3: a bad spec, a bad scope, an unreadable source, bad flags', asy
   const b = await gate({ scope: 'tier' });
   assert.is(b.code, GATE_EXIT.ERROR);
   assert.match(b.err, /cannot read "tier"/);
-  const c = await gate({ scope: 'tier=tier3', data: join(ctx.dir, 'nope.om') });
+  const nb = await gate({ scope: 'tier=tier3' });
+  assert.is(nb.code, GATE_EXIT.ERROR);
+  assert.match(nb.err, /http-5xx-ratio compares the new code with the old: give --baseline-scope/);
+  const c = await gate({ scope: 'tier=tier3', 'baseline-scope': 'tier=tier2', data: join(ctx.dir, 'nope.om') });
   assert.is(c.code, GATE_EXIT.ERROR);
   assert.match(c.err, /cannot open the source/);
   const d = spawnSync(process.execPath, ['bin/hmd.js', 'gate', '--spec', SPECS[0]!], { cwd: ROOT, encoding: 'utf8' });
