@@ -12,6 +12,10 @@ import { fileURLToPath } from 'node:url';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { GATE_EXIT, runGate, type GateArgs, type GateIO } from '../../src/cli/gate.js';
+import { PrometheusApi } from '../../src/server/api.js';
+import { startHttpServer } from '../../src/server/http.js';
+import { openObjectStore } from '../../src/storage/objstore/open.js';
+import { ParquetQueryable } from '../../src/storage/parquet/queryable.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const SPECS = ['http-5xx-ratio', 'latency-p99', 'saturation'].map((n) => join(ROOT, 'slo-specs', `${n}.yaml`));
@@ -33,7 +37,10 @@ S.after((ctx) => rmSync(ctx.dir, { recursive: true, force: true }));
 async function gate(args: Partial<GateArgs>): Promise<{ code: number; out: string; err: string }> {
   const o = { out: '', err: '' };
   const io: GateIO = { out: (s) => void (o.out += s), err: (s) => void (o.err += s), now: () => Date.parse('2025-06-14T00:00:00Z'), sleep: async () => {} };
-  const code = await runGate({ spec: SPECS, data: DATA, output: 'table', ...args }, io);
+  // `data: undefined` in `args` means "no --data" (the engines are the source).
+  const merged: GateArgs = { spec: SPECS, output: 'table', ...('data' in args ? {} : { data: DATA }), ...args };
+  if (merged.data === undefined) delete merged.data;
+  const code = await runGate(merged, io);
   return { code, ...o };
 }
 
@@ -88,6 +95,39 @@ S('missing data pauses: a scope with no machines, or no baseline to compare with
   assert.is(r.code, GATE_EXIT.PAUSE, r.out);
   assert.match(r.out, /^verdict: PAUSE/);
   assert.match(r.out, /no data/);
+});
+
+S('live baking waits on the clock between evaluations (injected clock)', async () => {
+  let now = Date.parse('2025-06-13T04:00:00Z');
+  const slept: number[] = [];
+  const io: GateIO = { out: () => {}, err: () => {}, now: () => now, sleep: async (ms) => void (slept.push(ms), (now += ms)) };
+  const code = await runGate({ spec: SPECS, data: DATA, output: 'table', scope: 'datacenter=dc1,tier=tier3,color=green', 'baseline-scope': 'datacenter=dc1,tier=tier3,color=blue', for: '4m' }, io);
+  assert.is(code, GATE_EXIT.PAUSE, 'the specs\' 5 minute initial delays are not over after a 4 minute bake: pending');
+  assert.equal(slept, [60_000, 60_000, 60_000, 60_000]);
+  now = Date.parse('2025-06-13T04:00:00Z');
+  slept.length = 0;
+  const long = await runGate({ spec: SPECS.slice(0, 2), data: DATA, output: 'table', scope: 'datacenter=dc1,tier=tier3,color=green', 'baseline-scope': 'datacenter=dc1,tier=tier3,color=blue', for: '8m' }, io);
+  assert.is(long, GATE_EXIT.CONTINUE);
+  assert.is(slept.length, 8);
+});
+
+S('against remote engines: the same verdict through hmd serve; an engine that does not answer pauses (partial data is not healthy)', async (ctx) => {
+  const api = new PrometheusApi({ storage: new ParquetQueryable(openObjectStore(DATA)), buildInfo: { version: 'test' } });
+  const server = await startHttpServer({ port: 0, handler: (r) => api.handle(r) });
+  try {
+    const one = join(ctx.dir, 'one.yaml');
+    writeFileSync(one, `engines:\n  - {name: history, url: "${server.url}"}\n`);
+    const at = iso(Date.parse(scenario.badRelease.release) + 50 * 60_000);
+    const r = await gate({ data: undefined, engines: one, scope: BAD_SCOPE, 'baseline-scope': BAD_BASELINE, at });
+    assert.is(r.code, GATE_EXIT.REVERT, r.out + r.err);
+    const two = join(ctx.dir, 'two.yaml');
+    writeFileSync(two, `engines:\n  - {name: history, url: "${server.url}", labels: {region: eu}}\n  - {name: gone, url: "http://127.0.0.1:1", labels: {region: us}, timeout: 2s}\n`);
+    const p = await gate({ data: undefined, engines: two, scope: 'datacenter=dc1,tier=tier3,color=green', 'baseline-scope': 'datacenter=dc1,tier=tier3,color=blue', at: '2025-06-13T04:00:00Z' });
+    assert.is(p.code, GATE_EXIT.PAUSE, p.out + p.err);
+    assert.match(p.out, /partial answer, engines gone missing/);
+  } finally {
+    await server.close(0);
+  }
 });
 
 S('errors exit 3: a bad spec, a bad scope, an unreadable source, bad flags', async (ctx) => {
