@@ -17,7 +17,7 @@ export const OPENSLO_API_VERSION = 'openslo/v1';
 const DEFAULT_WINDOW_MS = 5 * 60_000;
 
 /** True when the document declares OpenSLO's apiVersion. */
-export function isOpenSlo(y: YamlReader, root: Node): boolean {
+export function isOpenSlo(root: Node): boolean {
   if (!isMap(root)) return false;
   const v = root.get('apiVersion');
   return v === OPENSLO_API_VERSION;

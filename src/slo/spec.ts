@@ -70,25 +70,27 @@ export function loadSpecs(path: string, env: Record<string, string | undefined> 
   } catch (err) {
     throw new ConfigError(`cannot read the SLO spec: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, path);
   }
-  const y = new YamlReader(text, path, env, 'start it with `apiVersion: hmd.dev/v1` and `kind: SLO` (see slo-specs/)');
-  if (isOpenSlo(y, y.root)) return openSloSpecs(y);
-  return [parseSpec(text, path, env)];
+  const y = new YamlReader(text, path, env, EMPTY_HINT);
+  return isOpenSlo(y.root) ? openSloSpecs(y) : [specFrom(y)];
 }
 
-/** Reads and checks a file of one hmd-format spec. */
+/** Reads and checks a file holding exactly one SLO. */
 export function loadSpec(path: string, env: Record<string, string | undefined> = process.env): SloSpec {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (err) {
-    throw new ConfigError(`cannot read the SLO spec: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, path);
-  }
-  return parseSpec(text, path, env);
+  const specs = loadSpecs(path, env);
+  if (specs.length !== 1) throw new ConfigError(`holds ${specs.length} SLOs where one is expected`, path);
+  return specs[0]!;
 }
 
 /** Parses and checks spec text. */
 export function parseSpec(text: string, file: string, env: Record<string, string | undefined> = process.env): SloSpec {
-  const y = new YamlReader(text, file, env, 'start it with `apiVersion: hmd.dev/v1` and `kind: SLO` (see slo-specs/)');
+  return specFrom(new YamlReader(text, file, env, EMPTY_HINT));
+}
+
+const EMPTY_HINT = 'start it with `apiVersion: hmd.dev/v1` and `kind: SLO` (see slo-specs/)';
+
+/** The spec of an already parsed hmd-format document. */
+function specFrom(y: YamlReader): SloSpec {
+  const file = y.file;
   const { fail, str, num, duration, mapping } = y;
   if (y.roots.length > 1) fail(y.roots[1], 'an hmd spec file holds one SLO; put each in its own file (OpenSLO files may hold several)');
   const top = mapping(y.root, 'the spec', SPEC_KEYS);
