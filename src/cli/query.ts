@@ -5,18 +5,16 @@ import { DEFAULT_LOOKBACK_MS, DEFAULT_TIMEOUT_MS, Engine } from '../promql/engin
 import { PromQLError } from '../promql/errors.js';
 import type { QueryResult } from '../promql/result.js';
 import type { Queryable } from '../storage/queryable.js';
-import { loadOpenMetricsFile } from '../storage/openmetrics.js';
 import { encodeError, encodeQueryResult, toApiError } from '../remote/json.js';
 import { formatStats, formatTable } from './table.js';
 import { invalidParameter, parseDuration, parseTime } from './time.js';
-import { existsSync, statSync } from 'node:fs';
-import { openObjectStore } from '../storage/objstore/open.js';
-import { ParquetQueryable } from '../storage/parquet/queryable.js';
 import { DATA_OPTION, maxSamplesProblem } from './options.js';
-import { ConfigError, loadConfig, type EngineConfig, type HmdConfig, type TimeBound } from '../config/config.js';
+import { ConfigError, loadConfig, type EngineConfig, type HmdConfig } from '../config/config.js';
+import { engineSpec, openSource, UnknownSourceError } from '../distributed/sources.js';
+
+export { engineSpec, openSource, UnknownSourceError };
 import { DistributedEngine, type DistributedEngineSpec, type DistributedResult } from '../distributed/engine.js';
 import { formatPlan, planToJSON } from '../distributed/explain.js';
-import type { EngineTime } from '../distributed/topology.js';
 import { RemoteEngineError } from '../remote/client.js';
 import { AdaptiveLimiter } from '../limiter/limiter.js';
 
@@ -256,24 +254,6 @@ async function runDistributed(args: QueryArgs, io: QueryIO, params: Params, ctx:
   }
 }
 
-const engineTime = (b: TimeBound | undefined): EngineTime | undefined => (b === undefined ? undefined : b.kind === 'absolute' ? b.ms : { relativeMs: b.offsetMs });
-
-/** A configured engine as the distributed engine takes it. */
-export function engineSpec(e: EngineConfig): DistributedEngineSpec {
-  const minTime = engineTime(e.minTime);
-  const maxTime = engineTime(e.maxTime);
-  return {
-    name: e.name,
-    url: e.url,
-    labels: e.labels,
-    ...(minTime !== undefined ? { minTime } : {}),
-    ...(maxTime !== undefined ? { maxTime } : {}),
-    ...(e.headers ? { headers: e.headers } : {}),
-    ...(e.bearerToken ? { bearerToken: e.bearerToken } : {}),
-    ...(e.timeoutMs ? { timeoutMs: e.timeoutMs } : {}),
-    ...(e.connections ? { connections: e.connections } : {}),
-  };
-}
 
 /** Reads the time flags as Prometheus's API reads its parameters, with its messages. */
 function queryParams(args: QueryArgs, now: () => number): Params {
@@ -307,46 +287,3 @@ function param<T>(name: string, f: () => T): T {
   }
 }
 
-/** A `--data` value that names no kind of source hmd can read. */
-export class UnknownSourceError extends PromQLError {
-  constructor(message: string) {
-    super('bad_data', message);
-    this.name = 'UnknownSourceError';
-  }
-}
-
-const OPENMETRICS = /\.(om|txt|prom)$/i;
-
-/**
- * Opens a `--data` source: an OpenMetrics text file (`.om`, `.txt`, `.prom`), a directory of
- * Parquet blocks, or an `s3://bucket/prefix` of Parquet blocks (S3 or R2; endpoint and
- * credentials from the environment, see docs/storage.md). Anything else is an
- * UnknownSourceError that says what is accepted. Failures to read a known kind keep the
- * loader's errorType when it gives one, else `unavailable`; the message names the source.
- */
-export async function openSource(spec: string): Promise<Queryable> {
-  const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(spec)?.[1];
-  if (scheme !== undefined && scheme.toLowerCase() !== 's3') {
-    throw new UnknownSourceError(
-      `data source ${JSON.stringify(spec)}: ${scheme}:// sources are not supported; give an OpenMetrics file (.om, .txt, .prom), a directory of Parquet blocks, or s3://bucket/prefix`,
-    );
-  }
-  if (scheme !== undefined || (existsSync(spec) && statSync(spec).isDirectory())) {
-    try {
-      return new ParquetQueryable(openObjectStore(spec));
-    } catch (err) {
-      throw new PromQLError('bad_data', `data source ${JSON.stringify(spec)}: ${err instanceof Error ? err.message : String(err)}`);
-    }
-  }
-  if (!OPENMETRICS.test(spec)) {
-    throw new UnknownSourceError(
-      `data source ${JSON.stringify(spec)}: unknown kind; expected an OpenMetrics file ending in .om, .txt or .prom, a directory of Parquet blocks, or s3://bucket/prefix`,
-    );
-  }
-  try {
-    return await loadOpenMetricsFile(spec);
-  } catch (err) {
-    const type = err instanceof PromQLError ? err.errorType : 'unavailable';
-    throw new PromQLError(type, `data source ${JSON.stringify(spec)}: ${err instanceof Error ? err.message : String(err)}`);
-  }
-}

@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { isMap, isScalar, isSeq, type Node } from 'yaml';
-import { ConfigError, YamlReader, type NumberKind } from './yaml.js';
+import { ConfigError, rfc3339Ms, YamlReader, type NumberKind } from './yaml.js';
 import { parseModelDuration } from '../util/duration.js';
 import type { ClassOptions, LimiterConfig } from '../limiter/limiter.js';
 import type { RetryOptions } from '../limiter/retry.js';
@@ -125,9 +125,9 @@ export function parseConfig(text: string, file: string, env: Record<string, stri
       if (d === undefined) fail(n, `${what}: ${JSON.stringify(s)} is neither a duration before now (-15d) nor an RFC3339 time`);
       return { kind: 'relative', offsetMs: -d! };
     }
-    const ms = /^\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d(\.\d+)?)?(Z|[+-]\d\d:\d\d)$/.test(s) ? Date.parse(s) : NaN;
-    if (!Number.isFinite(ms)) fail(n, `${what}: ${JSON.stringify(s)} is neither a duration before now (-15d) nor an RFC3339 time (2025-06-01T00:00:00Z)`);
-    return { kind: 'absolute', ms };
+    const ms = rfc3339Ms(s);
+    if (ms === undefined) fail(n, `${what}: ${JSON.stringify(s)} is neither a duration before now (-15d) nor an RFC3339 time (2025-06-01T00:00:00Z)`);
+    return { kind: 'absolute', ms: ms! };
   };
 
   // Engines are optional here (hmd proxy needs none); commands that fan out require them.

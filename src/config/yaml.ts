@@ -19,6 +19,12 @@ export class ConfigError extends Error {
   }
 }
 
+/** Milliseconds of an RFC3339 time (seconds and fraction optional), or undefined. */
+export function rfc3339Ms(s: string): number | undefined {
+  const ms = /^\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d(\.\d+)?)?(Z|[+-]\d\d:\d\d)$/.test(s) ? Date.parse(s) : NaN;
+  return Number.isFinite(ms) ? ms : undefined;
+}
+
 export type NumberKind = 'number' | 'int' | 'share';
 
 /** One parsed YAML document and the readers that locate their errors in it. */
@@ -102,6 +108,14 @@ export class YamlReader {
     const d = parseModelDuration(s);
     if (d === undefined || d <= 0) this.fail(n, `${what}: ${JSON.stringify(s)} is not a positive duration (e.g. 30s, 2m, 1h30m)`);
     return d!;
+  };
+
+  /** An RFC3339 time (2025-06-13T09:36:00Z), as ms since the epoch. */
+  time = (n: Node | undefined, what: string): number => {
+    const s = this.str(n, what, 'write an RFC3339 time, e.g. 2025-06-13T09:36:00Z').trim();
+    const ms = rfc3339Ms(s);
+    if (ms === undefined) this.fail(n, `${what}: ${JSON.stringify(s)} is not an RFC3339 time (e.g. 2025-06-13T09:36:00Z)`);
+    return ms!;
   };
 
   /** A duration that may be 0 (written `0`). */

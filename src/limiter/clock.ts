@@ -11,10 +11,8 @@ export interface Clock {
 /** The process's clock. */
 export const systemClock: Clock = {
   now: () => performance.now(),
-  setTimeout: (fn, ms) => {
-    const t = setTimeout(fn, ms);
-    t.unref?.();
-    return t;
-  },
+  // Not unref'd: every limiter timer has a caller awaiting it (a jitter or backoff sleep, a
+  // queued request's deadline), and the process must stay up for them.
+  setTimeout: (fn, ms) => setTimeout(fn, ms),
   clearTimeout: (h) => clearTimeout(h as ReturnType<typeof setTimeout>),
 };

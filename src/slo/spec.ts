@@ -70,7 +70,12 @@ export function loadSpecs(path: string, env: Record<string, string | undefined> 
   } catch (err) {
     throw new ConfigError(`cannot read the SLO spec: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, path);
   }
-  const y = new YamlReader(text, path, env, EMPTY_HINT);
+  return parseSpecs(text, path, env);
+}
+
+/** Parses and checks spec text: hmd's format (one SLO) or OpenSLO v1 (one or more). */
+export function parseSpecs(text: string, file: string, env: Record<string, string | undefined> = process.env): SloSpec[] {
+  const y = new YamlReader(text, file, env, EMPTY_HINT);
   return isOpenSlo(y.root) ? openSloSpecs(y) : [specFrom(y)];
 }
 

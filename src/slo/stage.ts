@@ -4,14 +4,22 @@
  * caller's: the gate waits on the wall clock or walks history, the backtest simulates.
  */
 
-import type { Evaluation } from './judge.js';
+import type { Evaluation, Measured } from './judge.js';
 import { evaluateSlo, scopesFor, type QueryFn } from './measure.js';
 import type { SloSpec } from './spec.js';
 import { stageVerdict, summarizeRun, type RunSummary, type StageVerdict, type TimedEvaluation } from './verdict.js';
 
+/** One evaluation of one SLO, with the SLI values it measured (for charts and reports). */
+export interface StageEvaluation extends TimedEvaluation, Pick<Evaluation, 'reasons'> {
+  /** The SLI in the release scope, when it was measured as a number. */
+  readonly sli?: number;
+  /** The SLI in the baseline scope, when compared and measured. */
+  readonly baseline?: number;
+}
+
 export interface StageSlo {
   readonly spec: SloSpec;
-  readonly evaluations: (TimedEvaluation & Pick<Evaluation, 'reasons'>)[];
+  readonly evaluations: StageEvaluation[];
   summary: RunSummary;
 }
 
@@ -43,7 +51,10 @@ export class Stage {
     await Promise.all(
       this.slos.map(async (s) => {
         const e = await evaluateSlo(s.spec, scopesFor(s.spec, this.o.scope, this.o.baselineScope), t, q);
-        s.evaluations.push({ at: t, status: e.status, reasons: e.reasons });
+        const num = (m: Measured | undefined) => (m && (m.kind === 'value' || m.kind === 'partial') && m.value !== undefined ? { v: m.value } : undefined);
+        const sli = num(e.measurements.sli);
+        const base = num(e.measurements.baseline);
+        s.evaluations.push({ at: t, status: e.status, reasons: e.reasons, ...(sli ? { sli: sli.v } : {}), ...(base ? { baseline: base.v } : {}) });
         const limits = this.o.oneShot ? { ...s.spec.evaluation, initialDelayMs: 0, failureLimit: 0, inconclusiveLimit: 0, errorLimit: 0 } : s.spec.evaluation;
         s.summary = summarizeRun(limits, s.evaluations, this.o.startedAt, t);
       }),

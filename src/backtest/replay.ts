@@ -1,0 +1,319 @@
+/**
+ * One backtest on a simulated clock: the release's stages replayed over history at the SLOs'
+ * evaluation interval, each evaluation judged by the same Stage code the gate and the daemon
+ * use, until the first revert, the end of the plan, or the moment people really reverted (after
+ * which history no longer shows the release). Pure apart from the query function it is given.
+ *
+ * Timelines:
+ * - actual: each stage runs from its real start to the next stage's start (the last one for its
+ *   bake). The point `bake` after a stage's start is where hmd would have decided to promote;
+ *   a pause there is recorded as a hold, and the replay follows what really happened.
+ * - plan: from release.start, each stage bakes, and is promoted at the first evaluation past its
+ *   bake that says continue; paused longer than maxPause past its bake, the release is held and
+ *   the replay ends.
+ */
+
+import type { Status } from '../slo/judge.js';
+import type { QueryFn } from '../slo/measure.js';
+import type { SloSpec } from '../slo/spec.js';
+import { Stage } from '../slo/stage.js';
+import type { Verdict } from '../slo/verdict.js';
+import type { BacktestSpec } from './spec.js';
+
+/** One SLO at one evaluation. */
+export interface SloPoint {
+  readonly name: string;
+  readonly status: Status;
+  readonly sli?: number;
+  readonly baseline?: number;
+}
+
+/** One evaluation of the stage in force. */
+export interface EvaluationRecord {
+  readonly at: number;
+  readonly stage: string;
+  readonly verdict: Verdict;
+  readonly slos: readonly SloPoint[];
+}
+
+export type StageOutcome = 'promoted' | 'held' | 'reverted' | 'completed' | 'stopped' | 'not-reached';
+
+export interface StageRecord {
+  readonly name: string;
+  readonly scope: string;
+  readonly baseline?: string;
+  /** When the stage started (undefined: the replay never reached it), ms. */
+  readonly start?: number;
+  /** When hmd would have decided to promote it, ms. */
+  readonly decisionAt?: number;
+  /** The verdict at the decision point. */
+  readonly decision?: Verdict;
+  readonly outcome: StageOutcome;
+  readonly evaluations: number;
+}
+
+export interface VerdictPoint {
+  readonly at: number;
+  readonly stage: string;
+  readonly reasons: readonly string[];
+}
+
+/** What a report needs to know of each SLO: how it is drawn and counted. */
+export interface SloInfo {
+  readonly name: string;
+  readonly worse: 'higher' | 'lower';
+  readonly thresholds?: { readonly warn?: number; readonly fail?: number };
+  readonly objective?: number;
+  /** Error-ratio levels of the burn-rate rules: factor × (1 - objective). */
+  readonly burnRates?: readonly { readonly level: number; readonly factor: number; readonly severity: 'warn' | 'fail'; readonly window: string }[];
+  readonly critical: boolean;
+  readonly dryRun: boolean;
+  readonly weight: number;
+}
+
+export interface ReplayResult {
+  readonly name: string;
+  readonly description?: string;
+  readonly version?: string;
+  readonly slos: readonly SloInfo[];
+  readonly file: string;
+  readonly kind: 'incident' | 'healthy';
+  readonly timeline: 'actual' | 'plan';
+  readonly intervalMs: number;
+  /** The first and last evaluation times, ms. */
+  readonly start: number;
+  readonly end: number;
+  readonly stages: readonly StageRecord[];
+  readonly evaluations: readonly EvaluationRecord[];
+  /** The first revert decision. */
+  readonly revert?: VerdictPoint;
+  /** The first pause (an evaluation that would have held promotion). */
+  readonly firstPause?: VerdictPoint;
+  /** Revert time minus impact start, ms (negative: reverted before the impact began). */
+  readonly detectionMs?: number;
+  /** Scopes running the release when hmd reverted (or at the end, without a revert). */
+  readonly blastRadius: readonly string[];
+  readonly incident?: {
+    readonly impactStart: number;
+    readonly noticed?: number;
+    readonly reverted?: number;
+    /** How much earlier than people hmd would have reverted, ms (negative: later). */
+    readonly savedMs?: number;
+    /** How much earlier than people noticed, ms. */
+    readonly beforeNoticedMs?: number;
+  };
+  /** A healthy release hmd would have reverted. */
+  readonly falseRevert: boolean;
+  /** An incident hmd would not have reverted before people did. */
+  readonly missed: boolean;
+  readonly expectations: readonly { readonly check: string; readonly ok: boolean; readonly message: string }[];
+  /** Every expectation met. */
+  readonly ok: boolean;
+}
+
+/** The evaluation interval of a backtest: the shortest of its SLOs' intervals. */
+export function replayInterval(slos: readonly SloSpec[]): number {
+  return Math.min(...slos.map((s) => s.evaluation.intervalMs));
+}
+
+/** Replays one backtest over `q`. */
+export async function replay(spec: BacktestSpec, slos: readonly SloSpec[], q: QueryFn): Promise<ReplayResult> {
+  if (slos.length === 0) throw new Error(`${spec.file}: no SLO to judge the release with`);
+  const interval = replayInterval(slos);
+  // Evaluation times are multiples of the interval, so that backtests share their queries.
+  const align = (t: number) => Math.ceil(t / interval) * interval;
+  const stopAt = spec.incident?.reverted ?? Infinity;
+  const evaluations: EvaluationRecord[] = [];
+  const records: StageRecord[] = [];
+  let revert: VerdictPoint | undefined;
+  let firstPause: VerdictPoint | undefined;
+  let stopped = false;
+
+  const evaluate = async (stage: Stage, name: string, t: number) => {
+    const v = await stage.evaluate(t, q);
+    evaluations.push({
+      at: t,
+      stage: name,
+      verdict: v.verdict,
+      slos: stage.slos.map((s) => {
+        const e = s.evaluations[s.evaluations.length - 1]!;
+        return { name: s.spec.name, status: e.status, ...(e.sli !== undefined ? { sli: e.sli } : {}), ...(e.baseline !== undefined ? { baseline: e.baseline } : {}) };
+      }),
+    });
+    if (v.verdict === 'revert' && !revert) revert = { at: t, stage: name, reasons: v.reasons };
+    // A pause while SLOs still wait out their initial delay is the normal start of a stage, not a hold.
+    if (v.verdict === 'pause' && !firstPause && stage.slos.every((s) => s.summary.status !== 'pending')) firstPause = { at: t, stage: name, reasons: v.reasons };
+    return v.verdict;
+  };
+
+  const stages = spec.release.stages;
+  if (spec.release.timeline === 'actual') {
+    for (let i = 0; i < stages.length && !revert && !stopped; i++) {
+      const st = stages[i]!;
+      const start = st.startedAt!;
+      const next = stages[i + 1]?.startedAt;
+      const end = next ?? start + st.bakeMs!;
+      const decisionAt = Math.min(st.bakeMs !== undefined ? start + st.bakeMs : end, end);
+      const stage = new Stage({ specs: slos, scope: st.scope, baselineScope: st.baseline, startedAt: start });
+      let n = 0;
+      let decision: Verdict | undefined;
+      let last: Verdict | undefined;
+      // The last stage includes its end; the others hand over to the next stage there.
+      for (let t = align(start); next === undefined ? t <= end : t < end; t += interval) {
+        if (t >= stopAt) {
+          stopped = true;
+          break;
+        }
+        const v = await evaluate(stage, st.name, t);
+        n++;
+        last = v;
+        if (decision === undefined && t >= decisionAt) decision = v;
+        if (revert) break;
+      }
+      // Without a bake of its own, a stage is decided by its last evaluation before the next began.
+      if (decision === undefined && !stopped && !revert) decision = last;
+      const outcome: StageOutcome = revert ? 'reverted' : stopped ? 'stopped' : decision === undefined ? 'stopped' : decision === 'continue' ? (next === undefined ? 'completed' : 'promoted') : 'held';
+      records.push({ name: st.name, scope: st.scope, ...(st.baseline ? { baseline: st.baseline } : {}), start, decisionAt, ...(decision ? { decision } : {}), outcome, evaluations: n });
+    }
+  } else {
+    let start = spec.release.start;
+    for (let i = 0; i < stages.length && !revert && !stopped; i++) {
+      const st = stages[i]!;
+      const decisionAt = start + st.bakeMs!;
+      const deadline = decisionAt + spec.release.maxPauseMs;
+      const stage = new Stage({ specs: slos, scope: st.scope, baselineScope: st.baseline, startedAt: start });
+      let n = 0;
+      let decision: Verdict | undefined;
+      let outcome: StageOutcome = 'stopped';
+      for (let t = align(start); ; t += interval) {
+        if (t >= stopAt) {
+          stopped = true;
+          break;
+        }
+        const v = await evaluate(stage, st.name, t);
+        n++;
+        if (revert) {
+          outcome = 'reverted';
+          break;
+        }
+        if (t < decisionAt) continue;
+        decision = v;
+        if (v === 'continue') {
+          outcome = i === stages.length - 1 ? 'completed' : 'promoted';
+          records.push({ name: st.name, scope: st.scope, ...(st.baseline ? { baseline: st.baseline } : {}), start, decisionAt, decision, outcome, evaluations: n });
+          start = t;
+          break;
+        }
+        if (t >= deadline) {
+          outcome = 'held';
+          stopped = true;
+          break;
+        }
+      }
+      if (outcome !== 'promoted' && outcome !== 'completed') {
+        records.push({ name: st.name, scope: st.scope, ...(st.baseline ? { baseline: st.baseline } : {}), start, decisionAt, ...(decision ? { decision } : {}), outcome, evaluations: n });
+      }
+    }
+  }
+  for (const st of stages.slice(records.length)) records.push({ name: st.name, scope: st.scope, ...(st.baseline ? { baseline: st.baseline } : {}), outcome: 'not-reached', evaluations: 0 });
+  return summarize(spec, slos, interval, records, evaluations, revert, firstPause);
+}
+
+/** The report's view of an SLO spec. */
+export function sloInfo(s: SloSpec): SloInfo {
+  const j = s.judgement;
+  const budget = j.objective !== undefined ? 1 - j.objective : undefined;
+  return {
+    name: s.name,
+    worse: j.worse,
+    ...(j.thresholds ? { thresholds: { ...j.thresholds } } : {}),
+    ...(j.objective !== undefined ? { objective: j.objective } : {}),
+    ...(j.burnRates && budget !== undefined
+      ? { burnRates: j.burnRates.map((b) => ({ level: b.factor * budget, factor: b.factor, severity: b.severity, window: `${ms(b.longMs)}/${ms(b.shortMs)}` })) }
+      : {}),
+    critical: s.critical,
+    dryRun: s.dryRun,
+    weight: s.weight,
+  };
+}
+
+function summarize(
+  spec: BacktestSpec,
+  slos: readonly SloSpec[],
+  intervalMs: number,
+  stages: StageRecord[],
+  evaluations: EvaluationRecord[],
+  revert: VerdictPoint | undefined,
+  firstPause: VerdictPoint | undefined,
+): ReplayResult {
+  const inc = spec.incident;
+  const reached = stages.filter((s) => s.start !== undefined && (revert === undefined || s.start <= revert.at));
+  const detectionMs = revert && inc ? revert.at - inc.impactStart : undefined;
+  const expectations: { check: string; ok: boolean; message: string }[] = [];
+  const ex = spec.expect;
+  const at = (t: number) => new Date(t).toISOString();
+  if (ex.revert) {
+    expectations.push({ check: 'revert', ok: revert !== undefined, message: revert ? `reverted at ${at(revert.at)} in stage ${revert.stage}` : 'hmd would not have reverted' });
+    if (ex.withinMs !== undefined) {
+      const ok = detectionMs !== undefined && detectionMs <= ex.withinMs;
+      expectations.push({
+        check: 'within',
+        ok,
+        message: detectionMs === undefined ? `no revert to time (expected within ${ms(ex.withinMs)} of the impact)` : `reverted ${ms(detectionMs)} after the impact started (expected within ${ms(ex.withinMs)})`,
+      });
+    }
+    if (ex.stage !== undefined) {
+      const ok = revert?.stage === ex.stage;
+      expectations.push({ check: 'stage', ok, message: revert ? `reverted in stage ${revert.stage} (expected ${ex.stage})` : `no revert (expected one in stage ${ex.stage})` });
+    }
+  } else {
+    expectations.push({ check: 'no-revert', ok: revert === undefined, message: revert ? `would have reverted at ${at(revert.at)} in stage ${revert.stage}: ${revert.reasons[0] ?? ''}` : 'not reverted' });
+  }
+  const first = evaluations[0]?.at ?? spec.release.start;
+  const last = evaluations[evaluations.length - 1]?.at ?? first;
+  return {
+    name: spec.name,
+    ...(spec.description !== undefined ? { description: spec.description } : {}),
+    ...(spec.release.version !== undefined ? { version: spec.release.version } : {}),
+    slos: slos.map(sloInfo),
+    file: spec.file,
+    kind: inc ? 'incident' : 'healthy',
+    timeline: spec.release.timeline,
+    intervalMs,
+    start: first,
+    end: last,
+    stages,
+    evaluations,
+    ...(revert ? { revert } : {}),
+    ...(firstPause ? { firstPause } : {}),
+    ...(detectionMs !== undefined ? { detectionMs } : {}),
+    blastRadius: reached.map((s) => s.scope),
+    ...(inc
+      ? {
+          incident: {
+            impactStart: inc.impactStart,
+            ...(inc.noticed !== undefined ? { noticed: inc.noticed } : {}),
+            ...(inc.reverted !== undefined ? { reverted: inc.reverted } : {}),
+            ...(revert && inc.reverted !== undefined ? { savedMs: inc.reverted - revert.at } : {}),
+            ...(revert && inc.noticed !== undefined ? { beforeNoticedMs: inc.noticed - revert.at } : {}),
+          },
+        }
+      : {}),
+    falseRevert: !inc && revert !== undefined,
+    missed: inc !== undefined && revert === undefined,
+    expectations,
+    ok: expectations.every((e) => e.ok),
+  };
+}
+
+/** Milliseconds as people read a lead or a delay: 4m30s, -2m. */
+export function ms(v: number): string {
+  const sign = v < 0 ? '-' : '';
+  let s = Math.round(Math.abs(v) / 1000);
+  const h = Math.floor(s / 3600);
+  s -= h * 3600;
+  const m = Math.floor(s / 60);
+  s -= m * 60;
+  const out = `${h ? `${h}h` : ''}${m ? `${m}m` : ''}${s || (!h && !m) ? `${s}s` : ''}`;
+  return sign + out;
+}

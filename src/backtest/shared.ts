@@ -1,0 +1,160 @@
+/**
+ * Queries shared across backtests, settings and evaluations. A backtest asks for instant values
+ * at every evaluation time; here each distinct expression is evaluated once per chunk of the
+ * evaluation grid as a range query (Prometheus defines a range query as the instant query at
+ * every step, so the answers are the same), and every instant and comparison range inside the
+ * chunk is cut from it. Two backtests, or two settings of a sweep, that ask the same expression
+ * over the same scope share the chunk. A chunk whose range query fails (e.g. a day missing at the
+ * edge of history that the instant itself does not need) falls back to the query asked, so a
+ * chunk never turns an answerable query into an error.
+ */
+
+import type { Expr } from '../promql/ast.js';
+import { exprToString } from '../promql/printer.js';
+import type { QueryValue, ResultSeries, Sample } from '../promql/result.js';
+import { typeOf } from '../promql/signatures.js';
+import { labelsKey } from '../storage/labels.js';
+import { lowerBound, upperBound } from '../storage/queryable.js';
+import type { QueryAnswer, QueryFn } from '../slo/measure.js';
+
+export interface SharedQueryStats {
+  /** Instant and range queries asked by evaluations. */
+  asked: number;
+  /** Chunk range queries run (each shared by every query inside it). */
+  chunks: number;
+  /** Queries answered directly, outside the grid or after a chunk failed. */
+  direct: number;
+}
+
+interface Chunk {
+  readonly series: readonly ResultSeries[];
+  readonly missingEngines?: readonly string[];
+}
+
+/** Chunk length: the largest span of at most `maxSteps` steps that divides a day, or `maxSteps` steps. */
+export function chunkMs(stepMs: number, maxSteps: number): number {
+  const day = 86_400_000;
+  for (const h of [24, 12, 8, 6, 4, 3, 2, 1]) {
+    const c = h * 3_600_000;
+    if (c % stepMs === 0 && c / stepMs <= maxSteps) return c;
+  }
+  return stepMs * Math.max(1, Math.min(maxSteps, Math.floor(day / stepMs) || 1));
+}
+
+/** A query function sharing range-evaluated chunks among all its users. */
+export class SharedQueries {
+  readonly stats: SharedQueryStats = { asked: 0, chunks: 0, direct: 0 };
+  private readonly chunks = new Map<string, Promise<Chunk | undefined>>();
+  private readonly text = new WeakMap<Expr, string>();
+
+  /**
+   * @param inner where queries really go (local engine or remote engines, through the limiter)
+   * @param maxSteps most steps per chunk range query (360: 6h at 1m)
+   */
+  constructor(
+    private readonly inner: QueryFn,
+    private readonly maxSteps = 360,
+  ) {}
+
+  private key(e: Expr): string {
+    let s = this.text.get(e);
+    if (s === undefined) {
+      s = exprToString(e);
+      this.text.set(e, s);
+    }
+    return s;
+  }
+
+  /** The chunk of `expr` at `step` holding time `t` (a multiple of `step`). */
+  private chunk(expr: Expr, text: string, step: number, t: number): Promise<Chunk | undefined> {
+    const len = chunkMs(step, this.maxSteps);
+    const from = Math.floor(t / len) * len;
+    const k = `${step}|${from}|${text}`;
+    let p = this.chunks.get(k);
+    if (!p) {
+      this.stats.chunks++;
+      p = this.inner.range(expr, from, from + len - step, step).then(
+        (a): Chunk | undefined => (a.value.type === 'matrix' ? { series: a.value.series, ...(a.missingEngines?.length ? { missingEngines: a.missingEngines } : {}) } : undefined),
+        () => undefined,
+      );
+      this.chunks.set(k, p);
+    }
+    return p;
+  }
+
+  /** Instant and range queries over the grid of multiples of `stepMs`. */
+  forStep(stepMs: number): QueryFn {
+    return {
+      instant: async (expr, t) => {
+        this.stats.asked++;
+        if (t % stepMs !== 0) return this.direct(() => this.inner.instant(expr, t));
+        const c = await this.chunk(expr, this.key(expr), stepMs, t);
+        if (!c) return this.direct(() => this.inner.instant(expr, t));
+        return { value: instantFrom(c.series, t, typeOf(expr) === 'scalar'), ...(c.missingEngines ? { missingEngines: c.missingEngines } : {}) };
+      },
+      range: async (expr, start, end, step) => {
+        this.stats.asked++;
+        if (start % step !== 0 || end % step !== 0 || end < start) return this.direct(() => this.inner.range(expr, start, end, step));
+        const text = this.key(expr);
+        const len = chunkMs(step, this.maxSteps);
+        const parts: Promise<Chunk | undefined>[] = [];
+        for (let c = Math.floor(start / len) * len; c <= end; c += len) parts.push(this.chunk(expr, text, step, c));
+        const got = await Promise.all(parts);
+        if (got.some((c) => c === undefined)) return this.direct(() => this.inner.range(expr, start, end, step));
+        const missing = [...new Set(got.flatMap((c) => c!.missingEngines ?? []))];
+        return { value: { type: 'matrix', series: stitch(got as Chunk[], start, end) }, ...(missing.length ? { missingEngines: missing } : {}) };
+      },
+    };
+  }
+
+  private direct(f: () => Promise<QueryAnswer>): Promise<QueryAnswer> {
+    this.stats.direct++;
+    return f();
+  }
+}
+
+/** The instant vector (or scalar) at `t` from a range answer. */
+function instantFrom(series: readonly ResultSeries[], t: number, scalar: boolean): QueryValue {
+  const samples: Sample[] = [];
+  for (const s of series) {
+    const i = lowerBound(s.timestamps, t);
+    if (i < s.timestamps.length && s.timestamps[i] === t) samples.push({ labels: s.labels, t, v: s.values[i]! });
+  }
+  if (scalar) return { type: 'scalar', t, v: samples[0]?.v ?? NaN };
+  return { type: 'vector', samples };
+}
+
+/** The points in [start, end] of each series across consecutive chunks. */
+function stitch(chunks: readonly Chunk[], start: number, end: number): ResultSeries[] {
+  const parts = new Map<string, ResultSeries[]>();
+  for (const c of chunks) {
+    for (const s of c.series) {
+      const a = lowerBound(s.timestamps, start);
+      const b = upperBound(s.timestamps, end);
+      if (b <= a) continue;
+      const piece = { labels: s.labels, timestamps: s.timestamps.subarray(a, b), values: s.values.subarray(a, b) };
+      const k = labelsKey(s.labels);
+      const list = parts.get(k);
+      if (list) list.push(piece);
+      else parts.set(k, [piece]);
+    }
+  }
+  const out: ResultSeries[] = [];
+  for (const list of parts.values()) {
+    if (list.length === 1) {
+      out.push(list[0]!);
+      continue;
+    }
+    const n = list.reduce((a, p) => a + p.timestamps.length, 0);
+    const ts = new Float64Array(n);
+    const vs = new Float64Array(n);
+    let o = 0;
+    for (const p of list) {
+      ts.set(p.timestamps, o);
+      vs.set(p.values, o);
+      o += p.timestamps.length;
+    }
+    out.push({ labels: list[0]!.labels, timestamps: ts, values: vs });
+  }
+  return out;
+}

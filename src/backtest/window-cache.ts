@@ -1,0 +1,202 @@
+/**
+ * Storage read once per window: selects are served from blocks of time (8h by default, the
+ * Parquet layout's data column span, so a block maps to whole column chunks) fetched once per
+ * set of matchers and kept, so the many queries of a batch over the same scope and window (every
+ * SLI window, every chunk, every setting of a sweep) read the bytes once. Contiguous missing
+ * blocks are fetched with one select. Kept blocks are bounded by a sample budget, least recently
+ * used first out.
+ */
+
+import { compareLabels, labelsKey } from '../storage/labels.js';
+import type { LabelMatcher } from '../storage/matchers.js';
+import { lowerBound, upperBound, type Queryable, type SelectRequest, type SelectResult, type Series } from '../storage/queryable.js';
+
+export interface WindowCacheOptions {
+  /** Span of one cached block, ms (default 8h; a divisor of a day keeps blocks inside days). */
+  readonly blockMs?: number;
+  /** Samples kept at most (default 64M, about 1 GiB); older blocks are dropped past it. */
+  readonly maxSamples?: number;
+}
+
+export interface WindowCacheStats {
+  /** Selects asked of the cache. */
+  selects: number;
+  /** Selects sent to the storage below. */
+  fetches: number;
+  /** Blocks fetched, and served from memory. */
+  blocksFetched: number;
+  blocksHit: number;
+  /** Bytes the storage below read. */
+  bytesRead: number;
+  /** Samples held now. */
+  samplesHeld: number;
+}
+
+interface Block {
+  readonly series: readonly Series[];
+  readonly samples: number;
+}
+
+/** A Queryable caching the blocks of time its selects touch. */
+export class WindowCache implements Queryable {
+  readonly stats: WindowCacheStats = { selects: 0, fetches: 0, blocksFetched: 0, blocksHit: 0, bytesRead: 0, samplesHeld: 0 };
+  private readonly blockMs: number;
+  private readonly maxSamples: number;
+  private readonly blocks = new Map<string, Promise<Block>>();
+  private readonly sizes = new Map<string, number>();
+
+  constructor(
+    private readonly inner: Queryable,
+    opts: WindowCacheOptions = {},
+  ) {
+    this.blockMs = opts.blockMs ?? 8 * 3_600_000;
+    this.maxSamples = opts.maxSamples ?? 64 * 1024 * 1024;
+  }
+
+  async select(req: SelectRequest, signal?: AbortSignal): Promise<SelectResult> {
+    if (req.labelsOnly) return this.inner.select(req, signal);
+    this.stats.selects++;
+    const mk = matchersKey(req.matchers);
+    const first = Math.floor(req.mint / this.blockMs);
+    const last = Math.floor(req.maxt / this.blockMs);
+    const wanted: Promise<Block>[] = [];
+    let run: number[] = [];
+    const flush = () => {
+      if (run.length === 0) return;
+      const ids = run;
+      run = [];
+      const fetched = this.fetch(req.matchers, ids[0]!, ids[ids.length - 1]!, signal);
+      ids.forEach((b, i) => this.remember(`${mk}|${b}`, fetched.then((blocks) => blocks[i]!)));
+    };
+    for (let b = first; b <= last; b++) {
+      const k = `${mk}|${b}`;
+      const hit = this.blocks.get(k);
+      if (hit) {
+        // Least recently used goes first: re-insert on use.
+        this.blocks.delete(k);
+        this.blocks.set(k, hit);
+        this.stats.blocksHit++;
+      } else run.push(b);
+      if (hit) flush();
+    }
+    flush();
+    for (let b = first; b <= last; b++) wanted.push(this.blocks.get(`${mk}|${b}`)!);
+    const got = await Promise.all(wanted);
+    this.evict();
+    return { series: assemble(got, req.mint, req.maxt) };
+  }
+
+  private remember(k: string, p: Promise<Block>): void {
+    this.blocks.set(k, p);
+    p.then(
+      (b) => {
+        this.sizes.set(k, b.samples);
+        this.stats.samplesHeld += b.samples;
+      },
+      // A failed read is not kept: the next select tries again.
+      () => this.blocks.delete(k),
+    );
+  }
+
+  /** Reads blocks first..last with one select and cuts the answer into blocks. */
+  private async fetch(matchers: readonly LabelMatcher[], first: number, last: number, signal?: AbortSignal): Promise<Block[]> {
+    this.stats.fetches++;
+    this.stats.blocksFetched += last - first + 1;
+    const r = await this.inner.select({ matchers, mint: first * this.blockMs, maxt: (last + 1) * this.blockMs - 1 }, signal);
+    this.stats.bytesRead += r.stats?.bytesRead ?? 0;
+    if (r.warnings?.length) throw new Error(r.warnings.join('; '));
+    const out: { series: Series[]; samples: number }[] = [];
+    for (let b = first; b <= last; b++) out.push({ series: [], samples: 0 });
+    for (const s of r.series) {
+      let a = 0;
+      for (let b = first; b <= last; b++) {
+        const end = upperBound(s.timestamps, (b + 1) * this.blockMs - 1, a);
+        if (end > a) {
+          const blk = out[b - first]!;
+          blk.series.push({ labels: s.labels, timestamps: s.timestamps.subarray(a, end), values: s.values.subarray(a, end), ...(s.mayHaveStale === false ? { mayHaveStale: false } : {}) });
+          blk.samples += end - a;
+        }
+        a = end;
+      }
+    }
+    return out;
+  }
+
+  /** Drops least recently used blocks past the sample budget. */
+  private evict(): void {
+    if (this.stats.samplesHeld <= this.maxSamples) return;
+    for (const k of this.blocks.keys()) {
+      if (this.stats.samplesHeld <= this.maxSamples) break;
+      const n = this.sizes.get(k);
+      if (n === undefined) continue; // still in flight
+      this.blocks.delete(k);
+      this.sizes.delete(k);
+      this.stats.samplesHeld -= n;
+    }
+  }
+
+  labelNames(matchers: readonly LabelMatcher[], mint: number, maxt: number): Promise<string[]> {
+    return this.inner.labelNames ? this.inner.labelNames(matchers, mint, maxt) : Promise.resolve([]);
+  }
+
+  labelValues(name: string, matchers: readonly LabelMatcher[], mint: number, maxt: number): Promise<string[]> {
+    return this.inner.labelValues ? this.inner.labelValues(name, matchers, mint, maxt) : Promise.resolve([]);
+  }
+
+  async close(): Promise<void> {
+    this.blocks.clear();
+    this.sizes.clear();
+    this.stats.samplesHeld = 0;
+    await this.inner.close?.();
+  }
+}
+
+/** The same matchers in any order give the same key. */
+function matchersKey(ms: readonly LabelMatcher[]): string {
+  return ms
+    .map((m) => m.toString())
+    .sort()
+    .join(',');
+}
+
+/** Each series' samples in [mint, maxt] across consecutive blocks, sorted by labels. */
+function assemble(blocks: readonly Block[], mint: number, maxt: number): Series[] {
+  const parts = new Map<string, Series[]>();
+  for (const blk of blocks) {
+    for (const s of blk.series) {
+      const k = labelsKey(s.labels);
+      const l = parts.get(k);
+      if (l) l.push(s);
+      else parts.set(k, [s]);
+    }
+  }
+  const out: Series[] = [];
+  for (const list of parts.values()) {
+    let n = 0;
+    const cut = list.map((s) => {
+      const a = lowerBound(s.timestamps, mint);
+      const b = upperBound(s.timestamps, maxt);
+      n += Math.max(0, b - a);
+      return [s, a, b] as const;
+    });
+    if (n === 0) continue;
+    const stale = list.some((s) => s.mayHaveStale !== false);
+    const nonEmpty = cut.filter(([, a, b]) => b > a);
+    if (nonEmpty.length === 1) {
+      const [s, a, b] = nonEmpty[0]!;
+      out.push({ labels: s.labels, timestamps: s.timestamps.subarray(a, b), values: s.values.subarray(a, b), ...(stale ? {} : { mayHaveStale: false }) });
+      continue;
+    }
+    const ts = new Float64Array(n);
+    const vs = new Float64Array(n);
+    let o = 0;
+    for (const [s, a, b] of nonEmpty) {
+      ts.set(s.timestamps.subarray(a, b), o);
+      vs.set(s.values.subarray(a, b), o);
+      o += b - a;
+    }
+    out.push({ labels: list[0]!.labels, timestamps: ts, values: vs, ...(stale ? {} : { mayHaveStale: false }) });
+  }
+  out.sort((x, y) => compareLabels(x.labels, y.labels));
+  return out;
+}
