@@ -21,7 +21,7 @@ import { grid, settingLabel, type SetFlag } from './overrides.js';
 import { replay, replayInterval, type ReplayResult } from './replay.js';
 import { SharedQueries } from './shared.js';
 import { loadBacktest, type LoadedBacktest, type SourceSpec } from './spec.js';
-import { WindowCache } from './window-cache.js';
+import { WindowCache, type WindowCacheOptions } from './window-cache.js';
 
 /** Bumped when a replay's result changes meaning: older stored results are then not reused. */
 export const RESULT_FORMAT = 1;
@@ -45,6 +45,8 @@ export interface BatchOptions {
   readonly limiter?: AdaptiveLimiter;
   /** Told of progress. */
   readonly onEvent?: (e: BatchEvent) => void;
+  /** Window cache settings of store sources (block span, sample budget, a fetch hook). */
+  readonly cache?: WindowCacheOptions;
 }
 
 /** One backtest under one setting, finished. */
@@ -163,7 +165,7 @@ export async function runBatch(o: BatchOptions): Promise<BatchResult> {
     const k = JSON.stringify(src);
     let p = sources.get(k);
     if (!p) {
-      p = openShared(src, limiter, o.config);
+      p = openShared(src, limiter, o.config, o.cache);
       sources.set(k, p);
     }
     return p;
@@ -224,9 +226,9 @@ export async function runBatch(o: BatchOptions): Promise<BatchResult> {
 }
 
 /** Opens a source once for the whole batch: every query through the limiter at batch priority. */
-async function openShared(src: SourceSpec, limiter: AdaptiveLimiter, config?: HmdConfig): Promise<OpenSource> {
+async function openShared(src: SourceSpec, limiter: AdaptiveLimiter, config?: HmdConfig, cacheOpts?: WindowCacheOptions): Promise<OpenSource> {
   if (src.kind === 'data') {
-    const cache = new WindowCache(await openSource(src.location));
+    const cache = new WindowCache(await openSource(src.location), cacheOpts);
     const engine = new Engine({ lookbackDelta: config?.query.lookbackDeltaMs ?? DEFAULT_LOOKBACK_MS });
     const q: QueryFn = {
       instant: (e, t) => limiter.run('batch', () => engine.instantQuery(cache, e, t)),

@@ -16,6 +16,8 @@ export interface WindowCacheOptions {
   readonly blockMs?: number;
   /** Samples kept at most (default 64M, about 1 GiB); older blocks are dropped past it. */
   readonly maxSamples?: number;
+  /** Told of every select sent below, with the bytes it read (benchmarks replay them uncached). */
+  readonly onFetch?: (req: SelectRequest, bytesRead: number) => void;
 }
 
 export interface WindowCacheStats {
@@ -42,6 +44,7 @@ export class WindowCache implements Queryable {
   readonly stats: WindowCacheStats = { selects: 0, fetches: 0, blocksFetched: 0, blocksHit: 0, bytesRead: 0, samplesHeld: 0 };
   private readonly blockMs: number;
   private readonly maxSamples: number;
+  private readonly onFetch: WindowCacheOptions['onFetch'];
   private readonly blocks = new Map<string, Promise<Block>>();
   private readonly sizes = new Map<string, number>();
 
@@ -51,6 +54,7 @@ export class WindowCache implements Queryable {
   ) {
     this.blockMs = opts.blockMs ?? 8 * 3_600_000;
     this.maxSamples = opts.maxSamples ?? 64 * 1024 * 1024;
+    this.onFetch = opts.onFetch;
   }
 
   async select(req: SelectRequest, signal?: AbortSignal): Promise<SelectResult> {
@@ -102,8 +106,10 @@ export class WindowCache implements Queryable {
   private async fetch(matchers: readonly LabelMatcher[], first: number, last: number, signal?: AbortSignal): Promise<Block[]> {
     this.stats.fetches++;
     this.stats.blocksFetched += last - first + 1;
-    const r = await this.inner.select({ matchers, mint: first * this.blockMs, maxt: (last + 1) * this.blockMs - 1 }, signal);
+    const req = { matchers, mint: first * this.blockMs, maxt: (last + 1) * this.blockMs - 1 };
+    const r = await this.inner.select(req, signal);
     this.stats.bytesRead += r.stats?.bytesRead ?? 0;
+    this.onFetch?.(req, r.stats?.bytesRead ?? 0);
     if (r.warnings?.length) throw new Error(r.warnings.join('; '));
     const out: { series: Series[]; samples: number }[] = [];
     for (let b = first; b <= last; b++) out.push({ series: [], samples: 0 });
