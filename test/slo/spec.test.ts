@@ -34,7 +34,7 @@ S('the bundled examples load, with the values they declare', () => {
     { longMs: 3_600_000, shortMs: 300_000, factor: 14.4, severity: 'fail' },
     { longMs: 21_600_000, shortMs: 1_800_000, factor: 6, severity: 'warn' },
   ]);
-  assert.equal(http.judgement.comparison, { maxRelativeIncrease: 0.5, alpha: 0.01, minEffect: 0.2, minSamples: 10, severity: 'fail' });
+  assert.equal(http.judgement.comparison, { maxRelativeIncrease: 1, alpha: 0.01, minEffect: 0.2, minSamples: 10, severity: 'fail' });
   assert.is(http.judgement.minTraffic, 100);
   assert.equal(http.evaluation, { intervalMs: 60_000, initialDelayMs: 300_000, failureLimit: 1, inconclusiveLimit: 0, errorLimit: 0 });
   assert.is(http.critical, true);

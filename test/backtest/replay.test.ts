@@ -1,0 +1,161 @@
+/**
+ * Replays on the fixture history (fixtures/history, scenario.json): the bad release is reverted
+ * soon after its impact, at the canary, and before people did; healthy releases walk through
+ * their stages; a plan promotes only after each bake; nothing is evaluated after the real revert;
+ * missing data holds a release rather than passing it; and the shared, range-evaluated queries
+ * give exactly the evaluations that instant queries give.
+ */
+
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { replay, replayInterval } from '../../src/backtest/replay.js';
+import { SharedQueries, chunkMs } from '../../src/backtest/shared.js';
+import { loadBacktest, parseBacktest } from '../../src/backtest/spec.js';
+import { Engine } from '../../src/promql/engine.js';
+import type { QueryFn } from '../../src/slo/measure.js';
+import { loadSpec } from '../../src/slo/spec.js';
+import { openObjectStore } from '../../src/storage/objstore/open.js';
+import { ParquetQueryable } from '../../src/storage/parquet/queryable.js';
+
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+const DATA = join(ROOT, 'fixtures/history');
+const scenario = JSON.parse(readFileSync(join(DATA, 'scenario.json'), 'utf8')) as {
+  badRelease: { scope: Record<string, string>; releaseMs: number; impactStartMs: number; revertMs: number };
+};
+const store = new ParquetQueryable(openObjectStore(DATA));
+const engine = new Engine();
+/** Every query sent as asked: the reference the shared queries must equal. */
+const direct: QueryFn = { instant: (e, t) => engine.instantQuery(store, e, t), range: (e, s, en, st) => engine.rangeQuery(store, e, s, en, st) };
+const example = (name: string) => loadBacktest(join(ROOT, 'backtests', `${name}.yaml`));
+
+const S = suite('backtest replay');
+
+S('the bad canary (as it happened) is reverted at the canary within minutes of the impact, before people', async () => {
+  const { spec, slos } = example('v1.6.0-bad-canary');
+  const shared = new SharedQueries(direct);
+  const r = await replay(spec, slos, shared.forStep(replayInterval(slos)));
+  const bad = scenario.badRelease;
+  assert.ok(r.revert, 'reverted');
+  assert.is(r.revert!.stage, 'canary');
+  assert.ok(r.revert!.at > bad.impactStartMs && r.revert!.at <= bad.impactStartMs + 10 * 60_000, new Date(r.revert!.at).toISOString());
+  assert.is(r.detectionMs, r.revert!.at - bad.impactStartMs);
+  assert.is(r.incident!.savedMs, bad.revertMs - r.revert!.at);
+  assert.ok(r.incident!.beforeNoticedMs! > 0);
+  assert.equal(r.blastRadius, ['datacenter=dc2,tier=tier3,color=green']);
+  assert.match(r.revert!.reasons[0]!, /revert: critical SLO http-5xx-ratio failed/);
+  assert.ok(r.ok && !r.missed && !r.falseRevert);
+  // Evaluations every interval from the stage start; the revert is the last one.
+  assert.is(r.evaluations[0]!.at, bad.releaseMs);
+  r.evaluations.forEach((e, i) => assert.is(e.at, bad.releaseMs + i * r.intervalMs));
+  assert.is(r.evaluations[r.evaluations.length - 1]!.verdict, 'revert');
+  assert.equal(r.stages.map((s) => s.outcome), ['reverted']);
+  // The SLI is recorded for the report: the bad code's error ratio is far above the baseline's.
+  const last = r.evaluations[r.evaluations.length - 1]!.slos.find((s) => s.name === 'http-5xx-ratio')!;
+  assert.ok(last.sli! > 0.05 && last.baseline! < 0.01, JSON.stringify(last));
+  // Shared: the queries asked were answered from far fewer range queries.
+  assert.ok(shared.stats.chunks > 0 && shared.stats.chunks * 10 < shared.stats.asked, JSON.stringify(shared.stats));
+  assert.is(shared.stats.direct, 0);
+});
+
+S('under the staged plan, hmd stops the bad release at the canary: later stages never start', async () => {
+  const { spec, slos } = example('v1.6.0-planned-rollout');
+  const r = await replay(spec, slos, new SharedQueries(direct).forStep(60_000));
+  assert.is(r.revert?.stage, 'canary');
+  assert.equal(r.stages.map((s) => s.outcome), ['reverted', 'not-reached', 'not-reached']);
+  assert.is(r.blastRadius.length, 1);
+  assert.ok(r.ok);
+});
+
+S('a healthy release goes through every stage, with a decision at each, and no revert', async () => {
+  const { spec, slos } = example('v1.5.1-tier1-blue');
+  const r = await replay(spec, slos, new SharedQueries(direct).forStep(60_000));
+  assert.is(r.revert, undefined);
+  assert.is(r.kind, 'healthy');
+  assert.equal(r.stages.map((s) => s.outcome), ['promoted', 'promoted', 'promoted', 'completed']);
+  assert.equal(r.stages.map((s) => s.decision), ['continue', 'continue', 'continue', 'continue']);
+  assert.is(r.blastRadius.length, 4);
+  assert.ok(r.ok && !r.falseRevert);
+  // Each stage is evaluated from its own start: the stage names follow the real timeline.
+  for (const e of r.evaluations) {
+    const st = [...spec.release.stages].reverse().find((s) => s.startedAt! <= e.at)!;
+    assert.is(e.stage, st.name);
+  }
+});
+
+S('a plan promotes only at the first evaluation past the bake that says continue', async () => {
+  const { spec, slos } = example('healthy-during-fleet-incident');
+  const r = await replay(spec, slos, new SharedQueries(direct).forStep(60_000));
+  const [a, b] = r.stages;
+  assert.is(a!.outcome, 'promoted');
+  assert.ok(b!.start! >= a!.start! + spec.release.stages[0]!.bakeMs!, 'baked before promotion');
+  // The promotion happened at an evaluation that said continue, and not before.
+  const at = r.evaluations.find((e) => e.stage === a!.name && e.at === b!.start)!;
+  assert.is(at.verdict, 'continue');
+  // The fleet-wide incident never reverts the release (its baseline is as affected).
+  assert.is(r.revert, undefined);
+});
+
+S('missing data never passes: a release over a window with no history is held, not promoted or reverted', async () => {
+  const text = `apiVersion: hmd.dev/v1
+kind: Backtest
+metadata: {name: beyond-history}
+spec:
+  source: {data: ${DATA}}
+  slos: [${join(ROOT, 'slo-specs/http-5xx-ratio.yaml')}]
+  release:
+    start: 2025-06-14T02:00:00Z
+    maxPause: 10m
+    stages:
+      - {name: canary, scope: 'datacenter=dc1,tier=tier1,color=green', baseline: 'datacenter=dc1,tier=tier1,color=blue', bake: 10m}
+      - {name: all, scope: 'tier=tier1', baseline: 'tier=tier2', bake: 10m}
+`;
+  const spec = parseBacktest(text, join(ROOT, 'backtests/beyond.yaml'));
+  const slos = [loadSpec(join(ROOT, 'slo-specs/http-5xx-ratio.yaml'))];
+  const r = await replay(spec, slos, new SharedQueries(direct).forStep(60_000));
+  assert.equal(r.stages.map((s) => s.outcome), ['held', 'not-reached']);
+  assert.is(r.revert, undefined);
+  assert.ok(r.evaluations.every((e) => e.verdict === 'pause'));
+  // The evaluations err (no block for that day), they do not pass.
+  assert.ok(r.evaluations.every((e) => e.slos[0]!.status === 'error'), JSON.stringify(r.evaluations[0]));
+  // Held at the deadline: bake plus maxPause.
+  assert.is(r.evaluations[r.evaluations.length - 1]!.at, spec.release.start + 20 * 60_000);
+});
+
+S('nothing is evaluated at or after the real revert; an incident hmd does not catch is missed', async () => {
+  const { spec, slos } = example('v1.6.0-bad-canary');
+  // Thresholds no release can fail, and no comparison: hmd sees nothing wrong.
+  const lax = slos.map((s) => ({ ...s, judgement: { worse: s.judgement.worse, thresholds: { fail: 1e9 } } }));
+  const r = await replay(spec, lax, new SharedQueries(direct).forStep(60_000));
+  assert.is(r.revert, undefined);
+  assert.ok(r.missed);
+  assert.not.ok(r.ok);
+  assert.equal(r.expectations.filter((e) => !e.ok).map((e) => e.check), ['revert', 'within', 'stage']);
+  const lastAt = r.evaluations[r.evaluations.length - 1]!.at;
+  assert.ok(lastAt < spec.incident!.reverted!, new Date(lastAt).toISOString());
+  assert.is(lastAt, spec.incident!.reverted! - 60_000);
+  assert.equal(r.stages.map((s) => s.outcome), ['stopped']);
+});
+
+S('shared range-evaluated chunks give exactly the evaluations of instant queries', async () => {
+  for (const name of ['v1.6.0-bad-canary', 'v1.5.1-tier1-blue', 'healthy-over-scrape-gap']) {
+    const { spec, slos } = example(name);
+    const a = await replay(spec, slos, direct);
+    const shared = new SharedQueries(direct);
+    const b = await replay(spec, slos, shared.forStep(replayInterval(slos)));
+    assert.equal(b.evaluations, a.evaluations, name);
+    assert.equal(b.revert, a.revert, name);
+    assert.ok(shared.stats.chunks < shared.stats.asked / 10, `${name}: ${JSON.stringify(shared.stats)}`);
+  }
+});
+
+S('chunks span whole divisors of a day where they can', () => {
+  assert.is(chunkMs(60_000, 360), 6 * 3_600_000);
+  assert.is(chunkMs(30_000, 360), 3 * 3_600_000);
+  assert.is(chunkMs(5 * 60_000, 360), 24 * 3_600_000);
+  assert.is(chunkMs(7 * 60_000, 360), 7 * 60_000 * 205);
+});
+
+S.run();
