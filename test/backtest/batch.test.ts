@@ -177,7 +177,7 @@ S('the same batch over a real S3 server and over remote engines decides the same
 S('an unreachable source is an error, never a pass; bad specs fail the batch before it runs', async (ctx) => {
   const cfg = join(ctx.dir, 'gone.yaml');
   writeFileSync(cfg, 'engines:\n  - {name: gone, url: "http://127.0.0.1:1", timeout: 2s}\n');
-  const r = await runBatch({ files: [file('v1.5.1-tier1-blue')], source: { kind: 'engines', config: cfg }, limiter: new AdaptiveLimiter({ retry: { maxRetries: 0 } }) });
+  const r = await runBatch({ files: [file('v1.5.1-tier1-blue')], source: { kind: 'engines', config: cfg }, limiter: new AdaptiveLimiter({ retry: { maxRetries: 0 }, minRatePerSec: 200 }) });
   const run = r.runs[0]!;
   // Every evaluation errs, so the release is held at its first stage: not promoted, not passed.
   assert.is(run.result?.revert, undefined);

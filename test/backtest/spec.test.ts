@@ -4,14 +4,25 @@
  * reaches nothing is an error rather than a sweep that changes nothing.
  */
 
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { applyOverrides, grid, OverrideError, parseSetFlag, settingLabel } from '../../src/backtest/overrides.js';
-import { loadBacktest, parseBacktest } from '../../src/backtest/spec.js';
+import {
+  BACKTEST_KEYS,
+  BACKTEST_METADATA_KEYS,
+  BACKTEST_SPEC_KEYS,
+  EXPECT_KEYS,
+  INCIDENT_KEYS,
+  loadBacktest,
+  parseBacktest,
+  RELEASE_KEYS,
+  SOURCE_KEYS,
+  STAGE_KEYS,
+} from '../../src/backtest/spec.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const S = suite<{ dir: string }>('backtest specs and overrides', { dir: '' });
@@ -183,6 +194,25 @@ S('loading under a setting: the SLO specs change as named, and a bad value names
   writeFileSync(other, BASE.replace('../fixtures/history', join(ROOT, 'fixtures/history')).replace('../slo-specs/', join(ROOT, 'slo-specs') + '/'));
   const [unnamed] = grid([parseSetFlag('slo[latency-p99].window=10m')]);
   assert.not.throws(() => loadBacktest(other, unnamed!));
+});
+
+S('the published JSON schema names exactly the keys the loader accepts', () => {
+  const schema = JSON.parse(readFileSync(join(ROOT, 'schemas/backtest.schema.json'), 'utf8'));
+  const keys = (o: { properties: object; additionalProperties: boolean }) => {
+    assert.is(o.additionalProperties, false);
+    return Object.keys(o.properties).sort();
+  };
+  assert.equal(keys(schema), [...BACKTEST_KEYS].sort());
+  assert.equal(keys(schema.properties.metadata), [...BACKTEST_METADATA_KEYS].sort());
+  const spec = schema.properties.spec;
+  assert.equal(keys(spec), [...BACKTEST_SPEC_KEYS].sort());
+  assert.equal(keys(spec.properties.source), [...SOURCE_KEYS].sort());
+  assert.equal(keys(spec.properties.release), [...RELEASE_KEYS].sort());
+  assert.equal(keys(spec.properties.release.properties.stages.items), [...STAGE_KEYS].sort());
+  assert.equal(keys(spec.properties.incident), [...INCIDENT_KEYS].sort());
+  assert.equal(keys(spec.properties.expect), [...EXPECT_KEYS].sort());
+  // Every example points its editor at the schema.
+  for (const f of EXAMPLES) assert.match(readFileSync(f, 'utf8'), /^# yaml-language-server: \$schema=\.\.\/schemas\/backtest\.schema\.json/, f);
 });
 
 S.run();
