@@ -7,6 +7,7 @@ import { serveCommand } from './serve.js';
 import { proxyCommand } from './proxy.js';
 import { validateCommand } from './validate.js';
 import { gateCommand, GATE_EXIT } from './gate.js';
+import { backtestCommand } from './backtest.js';
 import { importCommand } from './import.js';
 import { fixturesCommand } from './fixtures.js';
 import { packageVersion } from './options.js';
@@ -18,7 +19,8 @@ const EPILOGUE = `Exit codes:
   ${EXIT.SOURCE}  a data source could not be opened or read
 
 hmd gate has its own: 0 continue, 1 revert, 2 pause, 3 error.
-Planned: daemon, backtest. Documentation: docs/cli.md`;
+hmd backtest: 0 every expectation held, 1 some did not, 2 usage, 3 a backtest could not run.
+Planned: daemon. Documentation: docs/cli.md`;
 
 /** A usage error's exit code: 2, except for `hmd gate`, whose 2 means pause (its errors are 3). */
 function usageExit(args: string[]): number {
@@ -45,6 +47,7 @@ export async function main(args: string[]): Promise<number> {
       .command(proxyCommand)
       .command(validateCommand)
       .command(gateCommand)
+      .command(backtestCommand)
       .command(importCommand)
       .command(fixturesCommand)
       .demandCommand(1, 'Give a command.')
