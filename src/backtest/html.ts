@@ -261,11 +261,12 @@ function chartFigure(x: ReplayResult, slo: SloInfo, id: string): string {
 /** One SLO's release and baseline SLIs over the run, with thresholds and the run's moments. */
 function chartSvg(x: ReplayResult, slo: SloInfo): string {
   const points = seriesOf(x, slo.name);
+  const trace = traceOf(x, slo.name);
   const markers = markersOf(x);
-  const values = points.flatMap((p) => [p.sli, p.baseline]).filter(finite);
+  const values = [...points, ...trace].flatMap((p) => [p.sli, p.baseline]).filter(finite);
   const { shown, hidden } = levelsOf(slo, values);
   const yt = niceTicks(...valueRange([...values, ...shown.map((l) => l.value)]));
-  const f: Frame = { ...timeRange(x, points, markers), v0: yt.lo, v1: yt.hi };
+  const f: Frame = { ...timeRange(x, [...points, ...trace], markers), v0: yt.lo, v1: yt.hi };
   const label = `${slo.name}: release SLI${values.length ? '' : ' (no data)'} from ${hhmm(f.t0)} to ${hhmm(f.t1)} UTC`;
   return [
     `<svg class="chart" data-slo="${esc(slo.name)}" viewBox="0 0 ${G.width} ${G.height}" role="img" aria-label="${esc(label)}" xmlns="http://www.w3.org/2000/svg">`,
@@ -273,6 +274,9 @@ function chartSvg(x: ReplayResult, slo: SloInfo): string {
     axes(f, yt),
     levelLines(f, shown),
     statusStrip(f, points, x.intervalMs),
+    // The trace is context (before the release, after hmd's revert): drawn faint, under the evaluations.
+    polylines(f, trace, 'trace-baseline', (p) => p.baseline),
+    polylines(f, trace, 'trace', (p) => p.sli),
     polylines(f, points, 'baseline', (p) => p.baseline),
     polylines(f, points, 'sli', (p) => p.sli),
     dots(f, points),
@@ -281,6 +285,14 @@ function chartSvg(x: ReplayResult, slo: SloInfo): string {
     hidden.length ? `<text class="off-chart" x="${G.left}" y="${G.height - 4}">off the chart: ${esc(hidden.map((l) => `${l.label} (${num(l.value)})`).join('; '))}</text>` : '',
     '</svg>',
   ].join('\n');
+}
+
+/** The SLO's traced values (the SLI around the replay), matched by name. */
+function traceOf(x: ReplayResult, name: string): Point[] {
+  return (x.trace ?? []).map((e) => {
+    const s = e.slos.find((p) => p.name === name);
+    return { at: e.at, status: 'missing', ...(s && finite(s.sli) ? { sli: s.sli } : {}), ...(s && finite(s.baseline) ? { baseline: s.baseline } : {}) };
+  });
 }
 
 /** The SLO's value at every evaluation, matched by name (an evaluation may lack it). */
@@ -497,6 +509,8 @@ svg .grid { stroke: #eef1f4; }
 svg .tick, svg .axis-label, svg .off-chart { fill: var(--muted); }
 svg .sli { fill: none; stroke: var(--sli); stroke-width: 1.6; stroke-linejoin: round; }
 svg .baseline { fill: none; stroke: var(--base); stroke-width: 1.2; stroke-dasharray: 5 3; }
+svg .trace { fill: none; stroke: var(--sli); stroke-opacity: 0.3; stroke-width: 1.2; }
+svg .trace-baseline { fill: none; stroke: var(--base); stroke-opacity: 0.35; stroke-width: 1; stroke-dasharray: 5 3; }
 svg .threshold, svg .burn-rate { stroke-width: 1; }
 svg line.threshold.fail { stroke: var(--fail); stroke-dasharray: 6 3; }
 svg line.threshold.warn { stroke: var(--warn); stroke-dasharray: 6 3; }

@@ -14,7 +14,8 @@
  */
 
 import type { Status } from '../slo/judge.js';
-import type { QueryFn } from '../slo/measure.js';
+import type { Expr } from '../promql/ast.js';
+import { scopesFor, sliExpr, type QueryFn, type Scopes } from '../slo/measure.js';
 import type { SloSpec } from '../slo/spec.js';
 import { Stage } from '../slo/stage.js';
 import type { Verdict } from '../slo/verdict.js';
@@ -35,6 +36,19 @@ export interface EvaluationRecord {
   readonly verdict: Verdict;
   readonly slos: readonly SloPoint[];
 }
+
+/** The SLIs at one time of the trace: the context the evaluations are drawn against. */
+export interface TracePoint {
+  readonly at: number;
+  /** The stage whose scope was measured (before the release: the first stage). */
+  readonly stage: string;
+  readonly slos: readonly { readonly name: string; readonly sli?: number; readonly baseline?: number }[];
+}
+
+/** Trace from this long before the release (the SLI as it was before the new code). */
+export const TRACE_BEFORE_MS = 30 * 60_000;
+/** Trace at most this long past the last evaluation (to the real revert of an incident). */
+const TRACE_AFTER_MAX_MS = 12 * 3_600_000;
 
 export type StageOutcome = 'promoted' | 'held' | 'reverted' | 'completed' | 'stopped' | 'not-reached';
 
@@ -85,6 +99,11 @@ export interface ReplayResult {
   readonly end: number;
   readonly stages: readonly StageRecord[];
   readonly evaluations: readonly EvaluationRecord[];
+  /**
+   * The SLIs at every interval from before the release to its end (for an incident, to the real
+   * revert: what the release did after hmd would have reverted it), for charts.
+   */
+  readonly trace: readonly TracePoint[];
   /** The first revert decision. */
   readonly revert?: VerdictPoint;
   /** The first pause (an evaluation that would have held promotion). */
@@ -216,7 +235,59 @@ export async function replay(spec: BacktestSpec, slos: readonly SloSpec[], q: Qu
     }
   }
   for (const st of stages.slice(records.length)) records.push({ name: st.name, scope: st.scope, ...(st.baseline ? { baseline: st.baseline } : {}), outcome: 'not-reached', evaluations: 0 });
-  return summarize(spec, slos, interval, records, evaluations, revert, firstPause);
+  const last = evaluations[evaluations.length - 1]?.at ?? spec.release.start;
+  const traceEnd = Math.min(Math.max(last, spec.incident?.reverted !== undefined ? spec.incident.reverted - interval : last), last + TRACE_AFTER_MAX_MS);
+  const trace = await traceSlis(slos, records, q, align(spec.release.start - TRACE_BEFORE_MS), traceEnd, interval);
+  return summarize(spec, slos, interval, records, evaluations, trace, revert, firstPause);
+}
+
+/** The SLIs of the stage in force (the first one before the release) at every interval from `from` to `to`. */
+async function traceSlis(slos: readonly SloSpec[], stages: readonly StageRecord[], q: QueryFn, from: number, to: number, interval: number): Promise<TracePoint[]> {
+  const started = stages.filter((s) => s.start !== undefined);
+  const exprs = new Map<string, { name: string; release?: Expr; baseline?: Expr }[]>();
+  const forStage = (st: StageRecord) => {
+    let e = exprs.get(st.name);
+    if (!e) {
+      e = slos.map((spec) => {
+        // The trace is context: a spec whose scopes cannot be built here is simply not traced.
+        let sc: Scopes | undefined;
+        try {
+          sc = scopesFor(spec, st.scope, st.baseline);
+        } catch {
+          sc = undefined;
+        }
+        return sc
+          ? { name: spec.name, release: sliExpr(spec, spec.windowMs, sc.release), ...(sc.baseline ? { baseline: sliExpr(spec, spec.windowMs, sc.baseline) } : {}) }
+          : { name: spec.name };
+      });
+      exprs.set(st.name, e);
+    }
+    return e;
+  };
+  const value = async (e: Expr | undefined, t: number): Promise<number | undefined> => {
+    if (!e) return undefined;
+    try {
+      const a = await q.instant(e, t);
+      const v = a.value.type === 'scalar' ? a.value.v : a.value.type === 'vector' && a.value.samples.length === 1 ? a.value.samples[0]!.v : undefined;
+      return v !== undefined && Number.isFinite(v) ? v : undefined;
+    } catch {
+      return undefined;
+    }
+  };
+  const times: number[] = [];
+  for (let t = from; t <= to; t += interval) times.push(t);
+  return Promise.all(
+    times.map(async (t) => {
+      const st = [...started].reverse().find((s) => s.start! <= t) ?? started[0] ?? stages[0]!;
+      const slis = await Promise.all(
+        forStage(st).map(async (x) => {
+          const [sli, baseline] = await Promise.all([value(x.release, t), value(x.baseline, t)]);
+          return { name: x.name, ...(sli !== undefined ? { sli } : {}), ...(baseline !== undefined ? { baseline } : {}) };
+        }),
+      );
+      return { at: t, stage: st.name, slos: slis };
+    }),
+  );
 }
 
 /** The report's view of an SLO spec. */
@@ -243,6 +314,7 @@ function summarize(
   intervalMs: number,
   stages: StageRecord[],
   evaluations: EvaluationRecord[],
+  trace: TracePoint[],
   revert: VerdictPoint | undefined,
   firstPause: VerdictPoint | undefined,
 ): ReplayResult {
@@ -284,6 +356,7 @@ function summarize(
     end: last,
     stages,
     evaluations,
+    trace,
     ...(revert ? { revert } : {}),
     ...(firstPause ? { firstPause } : {}),
     ...(detectionMs !== undefined ? { detectionMs } : {}),

@@ -47,6 +47,7 @@ interface ChartModel {
   plot: { x: number; y: number; width: number; height: number };
   sli: [number, number][][];
   baseline: [number, number][][];
+  trace: [number, number][][];
   dots: number;
   /** Vertical markers: classes, the x of their rendered box, and their viewBox x. */
   markers: { cls: string; clientX: number; x: number }[];
@@ -104,6 +105,7 @@ function readPage(): PageModel {
       plot: { x: attr(plot, 'x'), y: attr(plot, 'y'), width: attr(plot, 'width'), height: attr(plot, 'height') },
       sli: all(svg, 'polyline.sli').map(pts),
       baseline: all(svg, 'polyline.baseline').map(pts),
+      trace: all(svg, 'polyline.trace').map(pts),
       dots: all(svg, 'circle.point').length,
       markers: all(svg, 'line.marker').map((m) => {
         const b = m.getBoundingClientRect();
@@ -286,6 +288,10 @@ chromiumTest(S, 'the SLI lines: a point per evaluation with a value, broken at g
         assert.ok(Math.abs(readY(c, py) - values[k]!) <= axisSpan(c) * 0.01, `${where}: point ${k} at ${values[k]} reads ${readY(c, py)}`);
       });
       assert.not.ok(c.attrs.some((a) => /NaN|Infinity/.test(a)), `${where}: no attribute gone wrong`);
+      // The faint trace: a point for every traced value, from before the first evaluation.
+      const traced = x.trace.map((p) => p.slos.find((s) => s.name === slo)?.sli).filter((v) => v !== undefined && Number.isFinite(v));
+      assert.is(c.trace.flat().length, traced.length, `${where}: trace points`);
+      if (traced.length && c.sli.length) assert.ok(c.trace.flat()[0]![0] < c.sli.flat()[0]![0], `${where}: the trace starts before the release`);
       drawn += values.length;
       if (c.sli.length > 1) broken++;
     });
@@ -433,7 +439,9 @@ chromiumTest(S, 'an SLO without any value, and one with a constant value, still 
   // Without thresholds, nothing but the constant itself decides the axis; a burn-rate level far above it stays off.
   const far = { level: 50, factor: 100, severity: 'fail' as const, window: '1h/5m' };
   const slos = x.slos.map(({ thresholds, burnRates, ...bare }) => (bare.name === flat ? { ...bare, burnRates: [far] } : { ...bare, ...(thresholds ? { thresholds } : {}), ...(burnRates ? { burnRates } : {}) }));
-  const run: RunOutcome = { ...base, result: { ...x, slos, evaluations } };
+  // The trace around the evaluations goes the same way: nothing for one, the constant for the other.
+  const trace = x.trace.map((p) => ({ ...p, slos: p.slos.map((q) => (q.name === empty ? { name: q.name } : q.name === flat ? { name: q.name, sli: 0.5 } : q)) }));
+  const run: RunOutcome = { ...base, result: { ...x, slos, evaluations, trace } };
   const { model } = await show(ctx, renderHtmlReport({ runs: [run], stats: ctx.batch.stats }, { generatedAt: AT }));
   const [a, b] = model.sections[0]!.charts;
   assert.ok(a && b);

@@ -55,6 +55,20 @@ S('the bad canary (as it happened) is reverted at the canary within minutes of t
   // The SLI is recorded for the report: the bad code's error ratio is far above the baseline's.
   const last = r.evaluations[r.evaluations.length - 1]!.slos.find((s) => s.name === 'http-5xx-ratio')!;
   assert.ok(last.sli! > 0.05 && last.baseline! < 0.01, JSON.stringify(last));
+  // The trace: the SLI from 30m before the release to the real revert, for the report's chart.
+  assert.is(r.trace[0]!.at, bad.releaseMs - 30 * 60_000);
+  assert.is(r.trace[r.trace.length - 1]!.at, bad.revertMs - 60_000);
+  r.trace.forEach((p, i) => assert.is(p.at, r.trace[0]!.at + i * 60_000));
+  const errRatio = (p: (typeof r.trace)[number]) => p.slos.find((s) => s.name === 'http-5xx-ratio')!.sli!;
+  // Healthy before the release; still bad after hmd's revert point, until people reverted: what hmd saves.
+  assert.ok(r.trace.filter((p) => p.at < bad.releaseMs).every((p) => errRatio(p) < 0.01));
+  const after = r.trace.filter((p) => p.at > r.revert!.at + 10 * 60_000);
+  assert.ok(after.length > 90 && after.every((p) => errRatio(p) > 0.05));
+  // At evaluation times the trace and the evaluations measured the same thing.
+  for (const e of r.evaluations) {
+    const p = r.trace.find((x) => x.at === e.at)!;
+    assert.equal(p.slos.map((x) => [x.name, x.sli, x.baseline]), e.slos.map((x) => [x.name, x.sli, x.baseline]));
+  }
   // Shared: the queries asked were answered from far fewer range queries.
   assert.ok(shared.stats.chunks > 0 && shared.stats.chunks * 10 < shared.stats.asked, JSON.stringify(shared.stats));
   assert.is(shared.stats.direct, 0);
