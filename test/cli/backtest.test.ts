@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { BACKTEST_EXIT, runBacktest, type BacktestArgs } from '../../src/cli/backtest.js';
+import { runValidate } from '../../src/cli/validate.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const file = (n: string) => join(ROOT, 'backtests', `${n}.yaml`);
@@ -88,6 +89,19 @@ S('errors: a bad spec or --set is a usage error (2) located in the file; an unre
   assert.is(n.code, BACKTEST_EXIT.ERROR);
   assert.match(n.out, /ERROR v1\.6\.0-bad-canary: .*nowhere/);
   assert.not.ok(existsSync(join(ctx.dir, 'r2.json')));
+});
+
+S('hmd validate checks backtest specs and the SLO specs they name', (ctx) => {
+  const out: string[] = [];
+  const err: string[] = [];
+  const ok = runValidate([file('v1.6.0-bad-canary'), file('healthy-over-crash')], (s) => void out.push(s), (s) => void err.push(s));
+  assert.is(ok, 0, err.join(''));
+  assert.match(out[0]!, /v1\.6\.0-bad-canary\.yaml: ok \(backtest v1\.6\.0-bad-canary: 1 stage\(s\), 3 SLO\(s\), an incident\)/);
+  const bad = join(ctx.dir, 'missing-slo.yaml');
+  writeFileSync(bad, readFileSync(file('healthy-over-crash'), 'utf8').replace('../slo-specs/latency-p99.yaml', join(ROOT, 'slo-specs/latency-p100.yaml')));
+  err.length = 0;
+  assert.is(runValidate([bad], () => {}, (s) => void err.push(s)), 1);
+  assert.match(err.join(''), /latency-p100\.yaml: cannot read the SLO spec: ENOENT/);
 });
 
 S('the binary: --help documents the flags and exit codes; bad flags exit 2', () => {
