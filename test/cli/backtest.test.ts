@@ -98,7 +98,7 @@ S('hmd validate checks backtest specs and the SLO specs they name', (ctx) => {
   assert.is(ok, 0, err.join(''));
   assert.match(out[0]!, /v1\.6\.0-bad-canary\.yaml: ok \(backtest v1\.6\.0-bad-canary: 1 stage\(s\), 3 SLO\(s\), an incident\)/);
   const bad = join(ctx.dir, 'missing-slo.yaml');
-  writeFileSync(bad, readFileSync(file('healthy-over-crash'), 'utf8').replace('../slo-specs/latency-p99.yaml', join(ROOT, 'slo-specs/latency-p100.yaml')));
+  writeFileSync(bad, readFileSync(file('healthy-over-crash'), 'utf8').replace(/\.\.\/slo-specs\//g, join(ROOT, 'slo-specs') + '/').replace('latency-p99.yaml', 'latency-p100.yaml'));
   err.length = 0;
   assert.is(runValidate([bad], () => {}, (s) => void err.push(s)), 1);
   assert.match(err.join(''), /latency-p100\.yaml: cannot read the SLO spec: ENOENT/);
