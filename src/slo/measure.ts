@@ -50,8 +50,21 @@ export function scopesFor(spec: SloSpec, release: string | undefined, baseline: 
   return { release: rel, ...(b !== undefined ? { baseline: make(b) } : {}) };
 }
 
-/** The SLI as one expression over a window: errors / total for ratios. */
+/** Parsed SLI expressions by spec, scope and window: evaluations repeat them every interval. */
+const sliCache = new WeakMap<SloSpec, WeakMap<Scope, Map<number, Expr>>>();
+
+/** The SLI as one expression over a window: errors / total for ratios (parsed once per spec, scope and window). */
 export function sliExpr(spec: SloSpec, windowMs: number, scope: Scope): Expr {
+  let byScope = sliCache.get(spec);
+  if (!byScope) sliCache.set(spec, (byScope = new WeakMap()));
+  let byWindow = byScope.get(scope);
+  if (!byWindow) byScope.set(scope, (byWindow = new Map()));
+  let e = byWindow.get(windowMs);
+  if (!e) byWindow.set(windowMs, (e = buildSliExpr(spec, windowMs, scope)));
+  return e;
+}
+
+function buildSliExpr(spec: SloSpec, windowMs: number, scope: Scope): Expr {
   const q = (s: string) => applyScope(parseExpr(fillWindow(s, windowMs)), scope);
   if (spec.sli.kind === 'expr') return q(spec.sli.expr);
   const div: BinaryExpr = {
@@ -66,8 +79,19 @@ export function sliExpr(spec: SloSpec, windowMs: number, scope: Scope): Expr {
   return div;
 }
 
-/** Requests in the release scope over the window: the spec's query, or total × window for ratios. */
+const trafficCache = new WeakMap<SloSpec, WeakMap<Scope, Expr | null>>();
+
+/** Requests in the release scope over the window (parsed once per spec and scope). */
 function trafficExpr(spec: SloSpec, scope: Scope): Expr | undefined {
+  let byScope = trafficCache.get(spec);
+  if (!byScope) trafficCache.set(spec, (byScope = new WeakMap()));
+  let e = byScope.get(scope);
+  if (e === undefined) byScope.set(scope, (e = buildTrafficExpr(spec, scope) ?? null));
+  return e ?? undefined;
+}
+
+/** The spec's traffic query, or total × window for ratios. */
+function buildTrafficExpr(spec: SloSpec, scope: Scope): Expr | undefined {
   if (spec.trafficQuery) return applyScope(parseExpr(fillWindow(spec.trafficQuery, spec.windowMs)), scope);
   if (spec.sli.kind !== 'ratio') return undefined;
   return applyScope(parseExpr(`(${fillWindow(spec.sli.total, spec.windowMs)}) * ${spec.windowMs / 1000}`), scope);

@@ -5,7 +5,7 @@
  */
 
 import type { Evaluation, Measured } from './judge.js';
-import { evaluateSlo, scopesFor, type QueryFn } from './measure.js';
+import { evaluateSlo, scopesFor, type QueryFn, type Scopes } from './measure.js';
 import type { SloSpec } from './spec.js';
 import { stageVerdict, summarizeRun, type RunSummary, type StageVerdict, type TimedEvaluation } from './verdict.js';
 
@@ -42,15 +42,18 @@ export class Stage {
 
   constructor(private readonly o: StageOptions) {
     this.slos = o.specs.map((spec) => ({ spec, evaluations: [], summary: { status: 'pending', message: 'not evaluated yet', reasons: [] } }));
-    // Resolve scopes now, so that a bad --scope fails before any query.
-    for (const s of this.slos) scopesFor(s.spec, o.scope, o.baselineScope);
+    // Resolved now, so that a bad --scope fails before any query, and once, so that every
+    // evaluation reuses the same parsed expressions.
+    this.scopes = this.slos.map((s) => scopesFor(s.spec, o.scope, o.baselineScope));
   }
+
+  private readonly scopes: Scopes[];
 
   /** Evaluates every SLO at `t` and updates the summaries. */
   async evaluate(t: number, q: QueryFn): Promise<StageVerdict> {
     await Promise.all(
-      this.slos.map(async (s) => {
-        const e = await evaluateSlo(s.spec, scopesFor(s.spec, this.o.scope, this.o.baselineScope), t, q);
+      this.slos.map(async (s, i) => {
+        const e = await evaluateSlo(s.spec, this.scopes[i]!, t, q);
         const num = (m: Measured | undefined) => (m && (m.kind === 'value' || m.kind === 'partial') && m.value !== undefined ? { v: m.value } : undefined);
         const sli = num(e.measurements.sli);
         const base = num(e.measurements.baseline);
