@@ -133,3 +133,28 @@ test('delayed name removal changes only when __name__ is dropped', async () => {
 });
 
 test.run();
+
+test('rate and increase in a range query equal the instant query at every step, across counter resets', async () => {
+  // A counter with resets at irregular places (and a NaN), so that some windows hold none, one or several.
+  const s = new MemoryStore();
+  const ls = labelsFromRecord({ __name__: 'c_total', job: 'x' });
+  let v = 0;
+  for (let t = 0; t <= 300; t++) {
+    v = t % 37 === 0 || t % 53 === 0 ? t % 5 : v + 1 + (t % 7) * 0.37;
+    s.append(ls, t * 15_000, t === 150 ? NaN : v);
+  }
+  const e = new Engine();
+  for (const q of ['rate(c_total[5m])', 'increase(c_total[10m])', 'rate(c_total[30m])', 'resets(c_total[20m])']) {
+    const r = await e.rangeQuery(s, q, 10 * MIN, 75 * MIN, 30_000);
+    assert.is(r.value.type, 'matrix');
+    const series = r.value.type === 'matrix' ? r.value.series[0]! : undefined;
+    assert.ok(series && series.timestamps.length > 100, q);
+    for (let i = 0; i < series!.timestamps.length; i++) {
+      const t = series!.timestamps[i]!;
+      const one = await e.instantQuery(s, q, t);
+      const want = one.value.type === 'vector' ? one.value.samples[0]?.v : undefined;
+      // Bit for bit: the same additions in the same order.
+      assert.ok(Object.is(series!.values[i], want), `${q} at ${t}: ${series!.values[i]} vs ${want}`);
+    }
+  }
+});

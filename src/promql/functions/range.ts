@@ -46,7 +46,9 @@ function extrapolatedRate(w: Window, isCounter: boolean, isRate: boolean): numbe
   const lastT = ts[hi - 1]!;
   const first = vs[lo]!;
   let result = vs[hi - 1]! - first;
-  if (isCounter) {
+  // Most windows hold no reset: the count tells so in O(1), and only windows with one are
+  // scanned, adding the resets one by one in Prometheus's order (so sums stay bit-identical).
+  if (isCounter && resetsBetween(vs, lo, hi) !== 0) {
     // A drop is a reset: the counter restarted from 0, so the value before it was gained too.
     let prev = first;
     for (let i = lo + 1; i < hi; i++) {
@@ -71,6 +73,29 @@ function extrapolatedRate(w: Window, isCounter: boolean, isRate: boolean): numbe
   let factor = (sampledInterval + durationToStart + durationToEnd) / sampledInterval;
   if (isRate) factor /= durationSeconds(w.range);
   return result * factor;
+}
+
+/** Per series (its value array): how often it was asked, then counts of drops before each index. */
+const resetCounts = new WeakMap<Float64Array, number | Int32Array>();
+
+/**
+ * Drops (vs[i] < vs[i-1]) at indices lo+1 .. hi-1. A series asked once or twice (an instant
+ * query) is scanned; from the third window on (a range query's steps over the same arrays)
+ * a prefix count answers each window in O(1) instead of O(window).
+ */
+function resetsBetween(vs: Float64Array, lo: number, hi: number): number {
+  const c = resetCounts.get(vs);
+  if (c === undefined || typeof c === 'number') {
+    if ((c ?? 0) < 2) {
+      resetCounts.set(vs, (c ?? 0) + 1);
+      return -1; // unknown: scan
+    }
+    const p = new Int32Array(vs.length);
+    for (let i = 1; i < vs.length; i++) p[i] = p[i - 1]! + (vs[i]! < vs[i - 1]! ? 1 : 0);
+    resetCounts.set(vs, p);
+    return p[hi - 1]! - p[lo]!;
+  }
+  return c[hi - 1]! - c[lo]!;
 }
 
 /** irate and idelta (Prometheus's instantValue): the last two samples only; a drop counts as a reset for irate. */
