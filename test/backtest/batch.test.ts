@@ -6,7 +6,7 @@
  * from remote engines (hmd serve); an unreachable source is an error, never a pass.
  */
 
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -60,6 +60,11 @@ S('the bundled examples: incidents reverted within their bound, healthy releases
   assert.is(s!.falseReverts, 0);
   assert.is(s!.falseRevertRate, 0);
   assert.ok(s!.maxDetectionMs! <= 10 * 60_000);
+  // Read once: the whole batch reads less than twice the history's size (footers and label
+  // columns are read per fetch), where fetching per scope read it several times over.
+  const size = (d: string): number => readdirSync(d, { withFileTypes: true }).reduce((a, e) => a + (e.isDirectory() ? size(join(d, e.name)) : statSync(join(d, e.name)).size), 0);
+  const stored = size(DATA);
+  assert.ok(r.stats.bytesRead > 0 && r.stats.bytesRead < 2 * stored, `${r.stats.bytesRead} bytes read of ${stored} stored`);
 });
 
 S('queries are shared across settings and each window of data is read once', async () => {
@@ -77,8 +82,9 @@ S('queries are shared across settings and each window of data is read once', asy
   assert.is(three.stats.bytesRead, one.stats.bytesRead);
   assert.ok(three.stats.queriesAsked > 2 * one.stats.queriesAsked, 'yet they asked three times as much');
   assert.equal(fetched.sort(), [...oneFetches].sort());
-  // Each (selector, block of time) is fetched once: no duplicate reads.
+  // Each (metric, block of time) is fetched once, whatever the scope: no duplicate reads.
   assert.is(new Set(fetched).size, fetched.length);
+  assert.ok(fetched.every((k) => /^__name__="[a-z_:]+"\|/.test(k)), fetched[0]);
   // Far fewer selects reach storage than evaluations ask for.
   assert.ok(three.stats.fetches < three.stats.selects, JSON.stringify(three.stats));
   // Both backtests cover the same canary: the second one's queries were the first one's.
