@@ -18,7 +18,7 @@ import { AdaptiveLimiter } from '../limiter/limiter.js';
 import { DEFAULT_LOOKBACK_MS, Engine } from '../promql/engine.js';
 import type { QueryFn } from '../slo/measure.js';
 import { grid, settingLabel, type SetFlag } from './overrides.js';
-import { replay, replayInterval, type ReplayResult } from './replay.js';
+import { replay, replayInterval, replayWindow, type ReplayResult } from './replay.js';
 import { SharedQueries } from './shared.js';
 import { loadBacktest, type LoadedBacktest, type SourceSpec } from './spec.js';
 import { WindowCache, type WindowCacheOptions } from './window-cache.js';
@@ -184,7 +184,7 @@ export async function runBatch(o: BatchOptions): Promise<BatchResult> {
           let out: RunOutcome;
           try {
             const src = await open(j.source);
-            const q = src.shared.forStep(replayInterval(j.loaded.slos));
+            const q = src.shared.forStep(replayInterval(j.loaded.slos), replayWindow(j.loaded.spec, j.loaded.slos));
             const result = await replay(j.loaded.spec, j.loaded.slos, q);
             evaluations += result.evaluations.length;
             out = { id: j.id, name: j.loaded.spec.name, file: j.loaded.spec.file, setting: settingLabel(j.loaded.setting), status: result.ok ? 'ok' : 'missed', cached: false, durationMs: performance.now() - start, result };

@@ -135,6 +135,21 @@ export function replayInterval(slos: readonly SloSpec[]): number {
   return Math.min(...slos.map((s) => s.evaluation.intervalMs));
 }
 
+/**
+ * The grid times a replay will ask about, known before it runs: from the trace's start to the
+ * real revert of an incident, or to the last stage's bake (for a plan, its nominal end: every
+ * stage promoted at its bake). Queries later than that are still answered, in fixed chunks.
+ */
+export function replayWindow(spec: BacktestSpec, slos: readonly SloSpec[]): { from: number; to: number } {
+  const interval = replayInterval(slos);
+  const align = (t: number) => Math.ceil(t / interval) * interval;
+  const st = spec.release.stages;
+  const nominal = spec.release.timeline === 'actual' ? st[st.length - 1]!.startedAt! + st[st.length - 1]!.bakeMs! : spec.release.start + st.reduce((a, s) => a + s.bakeMs!, 0);
+  const end = spec.incident?.reverted !== undefined ? Math.max(spec.incident.reverted - interval, spec.release.start) : nominal;
+  const from = align(spec.release.start - TRACE_BEFORE_MS);
+  return { from, to: Math.max(from, Math.floor(Math.min(end, nominal + TRACE_AFTER_MAX_MS) / interval) * interval) };
+}
+
 /** Replays one backtest over `q`. */
 export async function replay(spec: BacktestSpec, slos: readonly SloSpec[], q: QueryFn): Promise<ReplayResult> {
   if (slos.length === 0) throw new Error(`${spec.file}: no SLO to judge the release with`);

@@ -26,6 +26,15 @@ export interface SharedQueryStats {
   direct: number;
 }
 
+/** Grid times a user of the shared queries will ask about (inclusive), ms. */
+export interface GridWindow {
+  readonly from: number;
+  readonly to: number;
+}
+
+/** Most steps one range query over a user's window holds (a day at 1m). */
+const MAX_WINDOW_STEPS = 1440;
+
 interface Chunk {
   readonly series: readonly ResultSeries[];
   readonly missingEngines?: readonly string[];
@@ -65,16 +74,14 @@ export class SharedQueries {
     return s;
   }
 
-  /** The chunk of `expr` at `step` holding time `t` (a multiple of `step`). */
-  private chunk(expr: Expr, text: string, step: number, t: number): Promise<Chunk | undefined> {
-    const len = chunkMs(step, this.maxSteps);
-    const from = Math.floor(t / len) * len;
-    const k = `${step}|${from}|${text}`;
+  /** The range [a, b] of `expr` at `step`, evaluated once. */
+  private chunk(expr: Expr, text: string, step: number, a: number, b: number): Promise<Chunk | undefined> {
+    const k = `${step}|${a}|${b}|${text}`;
     let p = this.chunks.get(k);
     if (!p) {
       this.stats.chunks++;
-      p = this.inner.range(expr, from, from + len - step, step).then(
-        (a): Chunk | undefined => (a.value.type === 'matrix' ? { series: a.value.series, ...(a.missingEngines?.length ? { missingEngines: a.missingEngines } : {}) } : undefined),
+      p = this.inner.range(expr, a, b, step).then(
+        (r): Chunk | undefined => (r.value.type === 'matrix' ? { series: r.value.series, ...(r.missingEngines?.length ? { missingEngines: r.missingEngines } : {}) } : undefined),
         () => undefined,
       );
       this.chunks.set(k, p);
@@ -82,13 +89,46 @@ export class SharedQueries {
     return p;
   }
 
-  /** Instant and range queries over the grid of multiples of `stepMs`. */
-  forStep(stepMs: number): QueryFn {
+  /**
+   * The chunks covering grid times [s, e]: inside the user's window, the window cut in equal
+   * pieces of at most `maxWindowSteps` (one or two range queries for a whole backtest); outside
+   * it, fixed chunks aligned to the day (shared by anything on the same grid).
+   */
+  private pieces(step: number, win: GridWindow | undefined, s: number, e: number): [number, number][] {
+    const out: [number, number][] = [];
+    const len = chunkMs(step, this.maxSteps);
+    for (let t = s; t <= e; ) {
+      let a: number;
+      let b: number;
+      if (win && t >= win.from && t <= win.to) {
+        const n = Math.floor((win.to - win.from) / step) + 1;
+        const per = Math.ceil(n / Math.ceil(n / MAX_WINDOW_STEPS));
+        const idx = Math.floor((t - win.from) / step / per);
+        a = win.from + idx * per * step;
+        b = Math.min(win.to, a + (per - 1) * step);
+      } else {
+        a = Math.floor(t / len) * len;
+        b = a + len - step;
+        if (win && t < win.from && b >= win.from) b = win.from - step;
+      }
+      out.push([a, b]);
+      t = b + step;
+    }
+    return out;
+  }
+
+  /**
+   * Instant and range queries over the grid of multiples of `stepMs`; `window` (grid times) is
+   * where the user will ask, so that its chunks fit it rather than fixed boundaries.
+   */
+  forStep(stepMs: number, window?: GridWindow): QueryFn {
+    const win = window && window.from % stepMs === 0 && window.to >= window.from ? window : undefined;
     return {
       instant: async (expr, t) => {
         this.stats.asked++;
         if (t % stepMs !== 0) return this.direct(() => this.inner.instant(expr, t));
-        const c = await this.chunk(expr, this.key(expr), stepMs, t);
+        const [a, b] = this.pieces(stepMs, win, t, t)[0]!;
+        const c = await this.chunk(expr, this.key(expr), stepMs, a, b);
         if (!c) return this.direct(() => this.inner.instant(expr, t));
         return { value: instantFrom(c.series, t, typeOf(expr) === 'scalar'), ...(c.missingEngines ? { missingEngines: c.missingEngines } : {}) };
       },
@@ -96,10 +136,8 @@ export class SharedQueries {
         this.stats.asked++;
         if (start % step !== 0 || end % step !== 0 || end < start) return this.direct(() => this.inner.range(expr, start, end, step));
         const text = this.key(expr);
-        const len = chunkMs(step, this.maxSteps);
-        const parts: Promise<Chunk | undefined>[] = [];
-        for (let c = Math.floor(start / len) * len; c <= end; c += len) parts.push(this.chunk(expr, text, step, c));
-        const got = await Promise.all(parts);
+        const w = step === stepMs ? win : undefined;
+        const got = await Promise.all(this.pieces(step, w, start, end).map(([a, b]) => this.chunk(expr, text, step, a, b)));
         if (got.some((c) => c === undefined)) return this.direct(() => this.inner.range(expr, start, end, step));
         const missing = [...new Set(got.flatMap((c) => c!.missingEngines ?? []))];
         return { value: { type: 'matrix', series: stitch(got as Chunk[], start, end) }, ...(missing.length ? { missingEngines: missing } : {}) };

@@ -11,11 +11,12 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { replay, replayInterval } from '../../src/backtest/replay.js';
+import { replay, replayInterval, replayWindow } from '../../src/backtest/replay.js';
 import { SharedQueries, chunkMs } from '../../src/backtest/shared.js';
 import { loadBacktest, parseBacktest } from '../../src/backtest/spec.js';
 import { Engine } from '../../src/promql/engine.js';
-import type { QueryFn } from '../../src/slo/measure.js';
+import { scopesFor, sliExpr, type QueryFn } from '../../src/slo/measure.js';
+import type { SloSpec } from '../../src/slo/spec.js';
 import { loadSpec } from '../../src/slo/spec.js';
 import { openObjectStore } from '../../src/storage/objstore/open.js';
 import { ParquetQueryable } from '../../src/storage/parquet/queryable.js';
@@ -29,6 +30,7 @@ const store = new ParquetQueryable(openObjectStore(DATA));
 const engine = new Engine();
 /** Every query sent as asked: the reference the shared queries must equal. */
 const direct: QueryFn = { instant: (e, t) => engine.instantQuery(store, e, t), range: (e, s, en, st) => engine.rangeQuery(store, e, s, en, st) };
+const sliExprOf = (s: SloSpec) => sliExpr(s, s.windowMs, scopesFor(s, 'datacenter=dc2,tier=tier3,color=green', 'datacenter=dc2,tier=tier3,color=blue').release);
 const example = (name: string) => loadBacktest(join(ROOT, 'backtests', `${name}.yaml`));
 
 const S = suite('backtest replay');
@@ -163,6 +165,40 @@ S('shared range-evaluated chunks give exactly the evaluations of instant queries
     assert.equal(b.revert, a.revert, name);
     assert.ok(shared.stats.chunks < shared.stats.asked / 10, `${name}: ${JSON.stringify(shared.stats)}`);
   }
+});
+
+S('with the replay window known, one range query per expression covers a whole backtest', async () => {
+  const { spec, slos } = example('v1.6.0-bad-canary');
+  const win = replayWindow(spec, slos);
+  assert.is(win.from, scenario.badRelease.releaseMs - 30 * 60_000);
+  assert.is(win.to, scenario.badRelease.revertMs - 60_000);
+  const ranges: [number, number][] = [];
+  const counting: QueryFn = { instant: direct.instant, range: (e, a, b, st) => (ranges.push([a, b]), direct.range(e, a, b, st)) };
+  const shared = new SharedQueries(counting);
+  const r = await replay(spec, slos, shared.forStep(60_000, win));
+  // Every chunk is the window itself (150 steps): no query over fixed 6h boundaries.
+  assert.ok(ranges.length > 0);
+  assert.ok(ranges.every(([a, b]) => a === win.from && b === win.to), JSON.stringify(ranges.slice(0, 3)));
+  assert.is(shared.stats.chunks, ranges.length);
+  assert.is(shared.stats.direct, 0);
+  // And the answers are the same as without a window.
+  const plain = await replay(spec, slos, new SharedQueries(direct).forStep(60_000));
+  assert.equal(r.evaluations, plain.evaluations);
+  assert.equal(r.trace, plain.trace);
+  // A long window is cut into equal pieces of at most a day of steps; before it, a fixed chunk
+  // aligned to the day and cut short where the window begins.
+  const from = Date.parse('2025-06-12T01:00:00Z');
+  const long = new SharedQueries(counting).forStep(60_000, { from, to: from + 1999 * 60_000 });
+  ranges.length = 0;
+  const e = sliExprOf(slos[0]!);
+  await long.instant(e, from + 10 * 60_000);
+  await long.instant(e, from + 1999 * 60_000);
+  await long.instant(e, from - 60_000);
+  assert.equal(ranges, [
+    [from, from + 999 * 60_000],
+    [from + 1000 * 60_000, from + 1999 * 60_000],
+    [Date.parse('2025-06-12T00:00:00Z'), from - 60_000],
+  ]);
 });
 
 S('chunks span whole divisors of a day where they can', () => {
