@@ -53,7 +53,8 @@ export function chunkMs(stepMs: number, maxSteps: number): number {
 /** A query function sharing range-evaluated chunks among all its users. */
 export class SharedQueries {
   readonly stats: SharedQueryStats = { asked: 0, chunks: 0, direct: 0 };
-  private readonly chunks = new Map<string, Promise<Chunk | undefined>>();
+  /** Chunks by expression text, then by step and range (a long text is hashed once, not per ask). */
+  private readonly chunks = new Map<string, Map<string, Promise<Chunk | undefined>>>();
   private readonly text = new WeakMap<Expr, string>();
 
   /**
@@ -76,15 +77,17 @@ export class SharedQueries {
 
   /** The range [a, b] of `expr` at `step`, evaluated once. */
   private chunk(expr: Expr, text: string, step: number, a: number, b: number): Promise<Chunk | undefined> {
-    const k = `${step}|${a}|${b}|${text}`;
-    let p = this.chunks.get(k);
+    let byRange = this.chunks.get(text);
+    if (!byRange) this.chunks.set(text, (byRange = new Map()));
+    const k = `${step}|${a}|${b}`;
+    let p = byRange.get(k);
     if (!p) {
       this.stats.chunks++;
       p = this.inner.range(expr, a, b, step).then(
         (r): Chunk | undefined => (r.value.type === 'matrix' ? { series: r.value.series, ...(r.missingEngines?.length ? { missingEngines: r.missingEngines } : {}) } : undefined),
         () => undefined,
       );
-      this.chunks.set(k, p);
+      byRange.set(k, p);
     }
     return p;
   }

@@ -44,6 +44,17 @@ export interface WindowCacheStats {
 interface Block {
   readonly series: readonly Series[];
   readonly samples: number;
+  /** The series matching each filter asked of this block (a scope is asked for again and again). */
+  readonly filtered?: Map<string, readonly Series[]>;
+}
+
+/** The block's series matching `filter`, remembered per filter. */
+function matching(b: Block, filter: readonly LabelMatcher[], key: string): readonly Series[] {
+  if (filter.length === 0) return b.series;
+  const memo = b.filtered!;
+  let out = memo.get(key);
+  if (!out) memo.set(key, (out = b.series.filter((s) => matchesAll(filter, s.labels))));
+  return out;
 }
 
 /** A Queryable caching the blocks of time its selects touch. */
@@ -98,7 +109,8 @@ export class WindowCache implements Queryable {
     for (let b = first; b <= last; b++) wanted.push(this.blocks.get(`${mk}|${b}`)!);
     const got = await Promise.all(wanted);
     this.evict();
-    return { series: assemble(got, req.mint, req.maxt, filter) };
+    const fk = matchersKey(filter);
+    return { series: assemble(got.map((b) => matching(b, filter, fk)), req.mint, req.maxt) };
   }
 
   private remember(k: string, p: Promise<Block>): void {
@@ -122,8 +134,8 @@ export class WindowCache implements Queryable {
     this.stats.bytesRead += r.stats?.bytesRead ?? 0;
     this.onFetch?.(req, r.stats?.bytesRead ?? 0);
     if (r.warnings?.length) throw new Error(r.warnings.join('; '));
-    const out: { series: Series[]; samples: number }[] = [];
-    for (let b = first; b <= last; b++) out.push({ series: [], samples: 0 });
+    const out: { series: Series[]; samples: number; filtered: Map<string, readonly Series[]> }[] = [];
+    for (let b = first; b <= last; b++) out.push({ series: [], samples: 0, filtered: new Map() });
     for (const s of r.series) {
       let a = 0;
       for (let b = first; b <= last; b++) {
@@ -176,12 +188,12 @@ function matchersKey(ms: readonly LabelMatcher[]): string {
     .join(',');
 }
 
-/** Each matching series' samples in [mint, maxt] across consecutive blocks, sorted by labels. */
-function assemble(blocks: readonly Block[], mint: number, maxt: number, filter: readonly LabelMatcher[]): Series[] {
+/** Each series' samples in [mint, maxt] across consecutive blocks, sorted by labels. */
+function assemble(blocks: readonly (readonly Series[])[], mint: number, maxt: number): Series[] {
+  if (blocks.length === 1) return cut(blocks[0]!, mint, maxt);
   const parts = new Map<string, Series[]>();
   for (const blk of blocks) {
-    for (const s of blk.series) {
-      if (filter.length && !matchesAll(filter, s.labels)) continue;
+    for (const s of blk) {
       const k = labelsKey(s.labels);
       const l = parts.get(k);
       if (l) l.push(s);
@@ -216,5 +228,17 @@ function assemble(blocks: readonly Block[], mint: number, maxt: number, filter: 
     out.push({ labels: list[0]!.labels, timestamps: ts, values: vs, ...(stale ? {} : { mayHaveStale: false }) });
   }
   out.sort((x, y) => compareLabels(x.labels, y.labels));
+  return out;
+}
+
+/** One block's series cut to [mint, maxt] (views, no copies); already sorted by labels. */
+function cut(series: readonly Series[], mint: number, maxt: number): Series[] {
+  const out: Series[] = [];
+  for (const s of series) {
+    const a = lowerBound(s.timestamps, mint);
+    const b = upperBound(s.timestamps, maxt);
+    if (b <= a) continue;
+    out.push(a === 0 && b === s.timestamps.length ? s : { labels: s.labels, timestamps: s.timestamps.subarray(a, b), values: s.values.subarray(a, b), ...(s.mayHaveStale === false ? { mayHaveStale: false } : {}) });
+  }
   return out;
 }

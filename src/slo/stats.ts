@@ -69,23 +69,33 @@ export interface MannWhitney {
 
 /** The Mann-Whitney U test of `a` against `b` (NaNs dropped). Undefined when either is empty. */
 export function mannWhitneyU(a: readonly number[], b: readonly number[]): MannWhitney | undefined {
-  const xs = a.filter((v) => !Number.isNaN(v));
-  const ys = b.filter((v) => !Number.isNaN(v));
+  const xs = Float64Array.from(a.filter((v) => !Number.isNaN(v))).sort();
+  const ys = Float64Array.from(b.filter((v) => !Number.isNaN(v))).sort();
   const n1 = xs.length;
   const n2 = ys.length;
   if (n1 === 0 || n2 === 0) return undefined;
-  const all = [...xs.map((v) => [v, 0] as const), ...ys.map((v) => [v, 1] as const)].sort((p, q) => p[0] - q[0]);
-  const n = all.length;
+  const n = n1 + n2;
+  // Ranks by merging the two sorted samples: each run of equal values (from either side)
+  // shares its average rank. Ranks are multiples of 1/2, so the sums are exact.
   let rank1 = 0;
   let tieTerm = 0;
-  for (let i = 0; i < n; ) {
-    let j = i;
-    while (j + 1 < n && all[j + 1]![0] === all[i]![0]) j++;
-    const avg = (i + j + 2) / 2;
-    const t = j - i + 1;
+  let done = 0;
+  for (let i = 0, j = 0; i < n1 || j < n2; ) {
+    const v = j >= n2 || (i < n1 && xs[i]! < ys[j]!) ? xs[i]! : ys[j]!;
+    let cx = 0;
+    while (i < n1 && xs[i] === v) {
+      i++;
+      cx++;
+    }
+    let cy = 0;
+    while (j < n2 && ys[j] === v) {
+      j++;
+      cy++;
+    }
+    const t = cx + cy;
+    rank1 += cx * (done + (t + 1) / 2);
     tieTerm += t * t * t - t;
-    for (let k = i; k <= j; k++) if (all[k]![1] === 0) rank1 += avg;
-    i = j + 1;
+    done += t;
   }
   const u = rank1 - (n1 * (n1 + 1)) / 2;
   const mean = (n1 * n2) / 2;
