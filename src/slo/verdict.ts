@@ -38,15 +38,19 @@ export interface RunSummary {
 
 /** The state of one SLO's evaluations since `startedAt`, at `now`. */
 export function summarizeRun(limits: RunLimits, evals: readonly TimedEvaluation[], startedAt: number, now: number): RunSummary {
-  const counted = evals.filter((e) => e.at >= startedAt + limits.initialDelayMs && e.at <= now);
-  if (counted.length === 0) {
-    const left = startedAt + limits.initialDelayMs - now;
+  // Walked from the end, without copying: a long bake summarises after every evaluation.
+  const from = startedAt + limits.initialDelayMs;
+  const counts = (e: TimedEvaluation) => e.at >= from && e.at <= now;
+  let end = evals.length - 1;
+  while (end >= 0 && !counts(evals[end]!)) end--;
+  if (end < 0) {
+    const left = from - now;
     return { status: 'pending', message: left > 0 ? `initial delay: first counted evaluation in ${Math.ceil(left / 1000)}s` : 'no evaluation yet', reasons: [] };
   }
-  const last = counted[counted.length - 1]!;
-  // The run of the latest status: how many evaluations in a row ended that way.
+  const last = evals[end]!;
+  // The run of the latest status: how many counted evaluations in a row ended that way.
   let streak = 0;
-  for (let i = counted.length - 1; i >= 0 && counted[i]!.status === last.status; i--) streak++;
+  for (let i = end; i >= 0 && counts(evals[i]!) && evals[i]!.status === last.status; i--) streak++;
   const over = (limit: number) => streak > limit;
   switch (last.status) {
     case 'fail':

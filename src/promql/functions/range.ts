@@ -48,7 +48,7 @@ function extrapolatedRate(w: Window, isCounter: boolean, isRate: boolean): numbe
   let result = vs[hi - 1]! - first;
   // Most windows hold no reset: the count tells so in O(1), and only windows with one are
   // scanned, adding the resets one by one in Prometheus's order (so sums stay bit-identical).
-  if (isCounter && resetsBetween(vs, lo, hi) !== 0) {
+  if (isCounter && resetsBetween(w) !== 0) {
     // A drop is a reset: the counter restarted from 0, so the value before it was gained too.
     let prev = first;
     for (let i = lo + 1; i < hi; i++) {
@@ -75,27 +75,25 @@ function extrapolatedRate(w: Window, isCounter: boolean, isRate: boolean): numbe
   return result * factor;
 }
 
-/** Per series (its value array): how often it was asked, then counts of drops before each index. */
-const resetCounts = new WeakMap<Float64Array, number | Int32Array>();
-
 /**
- * Drops (vs[i] < vs[i-1]) at indices lo+1 .. hi-1. A series asked once or twice (an instant
- * query) is scanned; from the third window on (a range query's steps over the same arrays)
- * a prefix count answers each window in O(1) instead of O(window).
+ * Drops (vs[i] < vs[i-1]) at indices lo+1 .. hi-1, or -1 for "not counted: scan". A window
+ * asked once or twice (an instant query) is scanned; from the third step of a range query over
+ * the same series on, a prefix count kept on the window answers in O(1) instead of O(window).
  */
-function resetsBetween(vs: Float64Array, lo: number, hi: number): number {
-  const c = resetCounts.get(vs);
+function resetsBetween(w: Window): number {
+  const c = w.resets;
   if (c === undefined || typeof c === 'number') {
     if ((c ?? 0) < 2) {
-      resetCounts.set(vs, (c ?? 0) + 1);
-      return -1; // unknown: scan
+      w.resets = (c ?? 0) + 1;
+      return -1;
     }
+    const vs = w.vs;
     const p = new Int32Array(vs.length);
     for (let i = 1; i < vs.length; i++) p[i] = p[i - 1]! + (vs[i]! < vs[i - 1]! ? 1 : 0);
-    resetCounts.set(vs, p);
-    return p[hi - 1]! - p[lo]!;
+    w.resets = p;
+    return p[w.hi - 1]! - p[w.lo]!;
   }
-  return c[hi - 1]! - c[lo]!;
+  return c[w.hi - 1]! - c[w.lo]!;
 }
 
 /** irate and idelta (Prometheus's instantValue): the last two samples only; a drop counts as a reset for irate. */

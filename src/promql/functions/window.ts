@@ -14,6 +14,11 @@ export interface Window {
   end: number;
   /** The range written in the query (for a subquery, its range), ms. */
   range: number;
+  /**
+   * Scratch of the functions across the steps of one series (the evaluator reuses one Window
+   * per series): how often rate was asked, then the prefix count of its resets.
+   */
+  resets?: number | Int32Array;
 }
 
 /**
