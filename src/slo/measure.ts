@@ -164,6 +164,113 @@ export async function measure(spec: SloSpec, scopes: Scopes, t: number, q: Query
   return m;
 }
 
+/**
+ * Takes the measurements of many evaluation times at once, columnar: one range query per
+ * expression over the times (a range query is the instant query at every step, so each column
+ * holds what `measure` would have measured at that time), cut into one Measurements per time.
+ * Times must be a regular grid; otherwise, or when a range query fails (it may span data some
+ * times do not need), each time is measured on its own, exactly as `measure` does.
+ */
+export async function measureMany(spec: SloSpec, scopes: Scopes, times: readonly number[], q: QueryFn): Promise<Measurements[]> {
+  if (times.length === 0) return [];
+  const step = times.length > 1 ? times[1]! - times[0]! : 60_000;
+  const regular = step > 0 && times.every((t, i) => t === times[0]! + i * step);
+  const one = () => Promise.all(times.map((t) => measure(spec, scopes, t, q)));
+  if (!regular) return one();
+  const t0 = times[0]!;
+  const tN = times[times.length - 1]!;
+  const j = spec.judgement;
+  try {
+    const column = async (what: string, e: Expr) => columnOf(what, await q.range(e, t0, tN, step), times);
+    const sli = column('the SLI', sliExpr(spec, spec.windowMs, scopes.release));
+    const base = scopes.baseline && j.comparison ? column('the baseline SLI', sliExpr(spec, spec.windowMs, scopes.baseline)) : undefined;
+    const windows = j.burnRates?.length ? [...new Set(j.burnRates.flatMap((r) => [r.longMs, r.shortMs]))] : [];
+    const ratios = windows.map((w) => column(`the error ratio over ${w / 1000}s`, sliExpr(spec, w, scopes.release)));
+    const te = j.minTraffic !== undefined ? trafficExpr(spec, scopes.release) : undefined;
+    const traffic = te ? column('the traffic', te) : undefined;
+    let samples: Promise<[number[][], number[][]] | undefined> = Promise.resolve(undefined);
+    const W = spec.comparisonWindowMs;
+    const cs = spec.comparisonStepMs;
+    if (j.comparison && scopes.baseline && W && cs) {
+      // One range over every comparison window, cut per time; windows off its grid go one by one.
+      const aligned = step % cs === 0;
+      const win = (e: Expr) =>
+        aligned ? q.range(e, t0 - W, tN, cs).then((a) => windowsOf(a, times, W), () => undefined) : Promise.resolve(undefined);
+      samples = Promise.all([win(sliExpr(spec, spec.windowMs, scopes.release)), win(sliExpr(spec, spec.windowMs, scopes.baseline))]).then(([r, b]) => (r && b ? [r, b] : undefined));
+    }
+    const [s, b, rs, tr, sm] = await Promise.all([sli, base, Promise.all(ratios), traffic, samples]);
+    if (j.comparison && scopes.baseline && W && cs && !sm) return one();
+    return times.map((_, i) => {
+      const m: { -readonly [K in keyof Measurements]: Measurements[K] } = { sli: s[i]! };
+      if (b) m.baseline = b[i]!;
+      if (windows.length) m.errorRatios = new Map(windows.map((w, k) => [w, rs[k]![i]!]));
+      if (sm) m.samples = { release: sm[0][i]!, baseline: sm[1][i]! };
+      if (tr) m.traffic = tr[i]!;
+      return m;
+    });
+  } catch {
+    return one();
+  }
+}
+
+/** What `single` makes of an instant answer, for each time of a range answer. */
+function columnOf(what: string, a: QueryAnswer, times: readonly number[]): Measured[] {
+  if (a.value.type !== 'matrix') return times.map(() => ({ kind: 'error', message: `${what} returned a ${a.value.type}, not a number` }));
+  const series = a.value.series;
+  const cursor = new Array<number>(series.length).fill(0);
+  const missing = a.missingEngines && a.missingEngines.length > 0 ? a.missingEngines : undefined;
+  return times.map((t): Measured => {
+    let count = 0;
+    let value: number | undefined;
+    for (let k = 0; k < series.length; k++) {
+      const ts = series[k]!.timestamps;
+      let c = cursor[k]!;
+      while (c < ts.length && ts[c]! < t) c++;
+      cursor[k] = c;
+      if (c < ts.length && ts[c] === t) {
+        count++;
+        value = series[k]!.values[c]!;
+      }
+    }
+    if (count > 1) return { kind: 'error', message: `${what} returned ${count} series; aggregate it to one (e.g. sum(...))` };
+    if (missing) return { kind: 'partial', value, missing };
+    if (value === undefined || Number.isNaN(value)) return { kind: 'empty' };
+    return { kind: 'value', value };
+  });
+}
+
+/** What `samplesOf` makes of each window [t - W, t] of a range answer; undefined when partial. */
+function windowsOf(a: QueryAnswer, times: readonly number[], W: number): number[][] | undefined {
+  if (a.missingEngines && a.missingEngines.length > 0) return undefined;
+  if (a.value.type !== 'matrix') return undefined;
+  const series = a.value.series;
+  const lo = new Array<number>(series.length).fill(0);
+  const hi = new Array<number>(series.length).fill(0);
+  return times.map((t) => {
+    let only = -1;
+    let count = 0;
+    for (let k = 0; k < series.length; k++) {
+      const ts = series[k]!.timestamps;
+      let a0 = lo[k]!;
+      while (a0 < ts.length && ts[a0]! < t - W) a0++;
+      let b0 = Math.max(hi[k]!, a0);
+      while (b0 < ts.length && ts[b0]! <= t) b0++;
+      lo[k] = a0;
+      hi[k] = b0;
+      if (b0 > a0) {
+        count++;
+        only = k;
+      }
+    }
+    // One series: its values; none or several: no samples (as a failed range would give).
+    if (count !== 1) return [];
+    const out: number[] = [];
+    const vs = series[only]!.values;
+    for (let i = lo[only]!; i < hi[only]!; i++) if (!Number.isNaN(vs[i]!)) out.push(vs[i]!);
+    return out;
+  });
+}
+
 /** Measures and judges one SLO at `t`. */
 export async function evaluateSlo(spec: SloSpec, scopes: Scopes, t: number, q: QueryFn): Promise<Evaluation & { measurements: Measurements }> {
   const measurements = await measure(spec, scopes, t, q);

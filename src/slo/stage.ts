@@ -4,8 +4,8 @@
  * caller's: the gate waits on the wall clock or walks history, the backtest simulates.
  */
 
-import type { Evaluation, Measured } from './judge.js';
-import { evaluateSlo, scopesFor, type QueryFn, type Scopes } from './measure.js';
+import { judge, type Evaluation, type Measured, type Measurements } from './judge.js';
+import { measure, measureMany, scopesFor, type QueryFn, type Scopes } from './measure.js';
 import type { SloSpec } from './spec.js';
 import { stageVerdict, summarizeRun, type RunSummary, type StageVerdict, type TimedEvaluation } from './verdict.js';
 
@@ -51,17 +51,30 @@ export class Stage {
 
   /** Evaluates every SLO at `t` and updates the summaries. */
   async evaluate(t: number, q: QueryFn): Promise<StageVerdict> {
-    await Promise.all(
-      this.slos.map(async (s, i) => {
-        const e = await evaluateSlo(s.spec, this.scopes[i]!, t, q);
-        const num = (m: Measured | undefined) => (m && (m.kind === 'value' || m.kind === 'partial') && m.value !== undefined ? { v: m.value } : undefined);
-        const sli = num(e.measurements.sli);
-        const base = num(e.measurements.baseline);
-        s.evaluations.push({ at: t, status: e.status, reasons: e.reasons, ...(sli ? { sli: sli.v } : {}), ...(base ? { baseline: base.v } : {}) });
-        const limits = this.o.oneShot ? { ...s.spec.evaluation, initialDelayMs: 0, failureLimit: 0, inconclusiveLimit: 0, errorLimit: 0 } : s.spec.evaluation;
-        s.summary = summarizeRun(limits, s.evaluations, this.o.startedAt, t);
-      }),
-    );
+    const ms = await Promise.all(this.slos.map((s, i) => measure(s.spec, this.scopes[i]!, t, q)));
+    return this.judgeAt(t, ms);
+  }
+
+  /**
+   * Measures every SLO at many times at once (one range query per expression: the replay of a
+   * backtest); feed each time's row to `judgeAt`, in time order. Indexed [time][slo].
+   */
+  async measureMany(times: readonly number[], q: QueryFn): Promise<Measurements[][]> {
+    const cols = await Promise.all(this.slos.map((s, i) => measureMany(s.spec, this.scopes[i]!, times, q)));
+    return times.map((_, k) => cols.map((c) => c[k]!));
+  }
+
+  /** Judges every SLO at `t` from its measurements (in the order of the specs) and updates the summaries. */
+  judgeAt(t: number, ms: readonly Measurements[]): StageVerdict {
+    this.slos.forEach((s, i) => {
+      const m = ms[i]!;
+      const e = judge(s.spec.judgement, m);
+      const sli = num(m.sli);
+      const base = num(m.baseline);
+      s.evaluations.push({ at: t, status: e.status, reasons: e.reasons, ...(sli !== undefined ? { sli } : {}), ...(base !== undefined ? { baseline: base } : {}) });
+      const limits = this.o.oneShot ? { ...s.spec.evaluation, initialDelayMs: 0, failureLimit: 0, inconclusiveLimit: 0, errorLimit: 0 } : s.spec.evaluation;
+      s.summary = summarizeRun(limits, s.evaluations, this.o.startedAt, t);
+    });
     return this.verdict();
   }
 
@@ -71,4 +84,9 @@ export class Stage {
       this.slos.map((s) => ({ name: s.spec.name, summary: s.summary, weight: s.spec.weight, critical: s.spec.critical, dryRun: s.spec.dryRun })),
     );
   }
+}
+
+/** A measured number (partial answers included), for charts. */
+function num(m: Measured | undefined): number | undefined {
+  return m && (m.kind === 'value' || m.kind === 'partial') && m.value !== undefined ? m.value : undefined;
 }

@@ -15,9 +15,10 @@ import { replay, replayInterval, replayWindow } from '../../src/backtest/replay.
 import { SharedQueries, chunkMs } from '../../src/backtest/shared.js';
 import { loadBacktest, parseBacktest } from '../../src/backtest/spec.js';
 import { Engine } from '../../src/promql/engine.js';
-import { scopesFor, sliExpr, type QueryFn } from '../../src/slo/measure.js';
+import { measure, measureMany, scopesFor, sliExpr, type QueryFn } from '../../src/slo/measure.js';
 import type { SloSpec } from '../../src/slo/spec.js';
 import { loadSpec } from '../../src/slo/spec.js';
+import { Stage } from '../../src/slo/stage.js';
 import { openObjectStore } from '../../src/storage/objstore/open.js';
 import { ParquetQueryable } from '../../src/storage/parquet/queryable.js';
 
@@ -199,6 +200,56 @@ S('with the replay window known, one range query per expression covers a whole b
     [from + 1000 * 60_000, from + 1999 * 60_000],
     [Date.parse('2025-06-12T00:00:00Z'), from - 60_000],
   ]);
+});
+
+S("columnar measurements judge exactly as the gate's instant queries do, time by time", async () => {
+  for (const name of ['v1.6.0-bad-canary', 'healthy-over-scrape-gap', 'healthy-during-fleet-incident', 'v1.5.0-tier1-rollout']) {
+    const { spec, slos } = example(name);
+    const r = await replay(spec, slos, new SharedQueries(direct).forStep(60_000, replayWindow(spec, slos)));
+    // The gate's path: a Stage per stage, one instant query per expression and time.
+    let stage: Stage | undefined;
+    let current = '';
+    for (const e of r.evaluations) {
+      if (e.stage !== current) {
+        const rec = r.stages.find((x) => x.name === e.stage)!;
+        stage = new Stage({ specs: slos, scope: rec.scope, baselineScope: rec.baseline, startedAt: rec.start! });
+        current = e.stage;
+      }
+      const v = await stage!.evaluate(e.at, direct);
+      const got = stage!.slos.map((x) => {
+        const last = x.evaluations[x.evaluations.length - 1]!;
+        return { name: x.spec.name, status: last.status, ...(last.sli !== undefined ? { sli: last.sli } : {}), ...(last.baseline !== undefined ? { baseline: last.baseline } : {}) };
+      });
+      assert.equal(e.slos, got, `${name} at ${new Date(e.at).toISOString()}`);
+      assert.is(e.verdict, v.verdict, `${name} at ${new Date(e.at).toISOString()}`);
+    }
+  }
+});
+
+S('measureMany gives, time by time, the very measurements measure takes', async () => {
+  const t0 = Date.parse('2025-06-13T09:20:00Z');
+  const times = Array.from({ length: 60 }, (_, i) => t0 + i * 60_000);
+  const cases: [string, string, string][] = [
+    ['datacenter=dc2,tier=tier3,color=green', 'datacenter=dc2,tier=tier3,color=blue', 'the bad release'],
+    ['datacenter=dc4,tier=tier1,color=green', 'datacenter=dc4,tier=tier1,color=blue', 'healthy'],
+    ['tier=tier3', 'tier=tier2', 'several machines'],
+    ['datacenter=dc9', 'datacenter=dc8', 'no data at all'],
+  ];
+  for (const f of ['http-5xx-ratio', 'latency-p99', 'saturation', 'http-5xx-by-release-scope']) {
+    const spec = loadSpec(join(ROOT, 'slo-specs', `${f}.yaml`));
+    for (const [rel, base, what] of cases) {
+      const scopes = spec.scope.via ? scopesFor(spec, 'version=v1.6.0', 'version=v1.5.0') : scopesFor(spec, rel, base);
+      const many = await measureMany(spec, scopes, times, direct);
+      for (let i = 0; i < times.length; i += 7) assert.equal(many[i], await measure(spec, scopes, times[i]!, direct), `${f}, ${what}, at ${new Date(times[i]!).toISOString()}`);
+    }
+  }
+  // An SLI returning several series is the same error either way.
+  const spec = loadSpec(join(ROOT, 'slo-specs/latency-p99.yaml'));
+  const bare = { ...spec, sli: { kind: 'expr' as const, expr: 'rate(http_requests_total[$window])' }, judgement: { worse: 'higher' as const, thresholds: { fail: 1 } } };
+  const sc = scopesFor(bare, 'datacenter=dc1,tier=tier1,color=green', undefined);
+  const [m] = await measureMany(bare, sc, [t0], direct);
+  assert.equal(m, await measure(bare, sc, t0, direct));
+  assert.match(m!.sli.kind === 'error' ? m!.sli.message : '', /returned \d+ series; aggregate it to one/);
 });
 
 S('chunks span whole divisors of a day where they can', () => {
