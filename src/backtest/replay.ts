@@ -15,6 +15,7 @@
 
 import type { Measurements, Status } from '../slo/judge.js';
 import type { Expr } from '../promql/ast.js';
+import { lowerBound } from '../storage/queryable.js';
 import { scopesFor, sliExpr, type QueryFn, type Scopes } from '../slo/measure.js';
 import type { SloSpec } from '../slo/spec.js';
 import { Stage } from '../slo/stage.js';
@@ -296,30 +297,47 @@ async function traceSlis(slos: readonly SloSpec[], stages: readonly StageRecord[
     }
     return e;
   };
-  const value = async (e: Expr | undefined, t: number): Promise<number | undefined> => {
-    if (!e) return undefined;
+  // The values of one expression at each of `ts` (a regular grid), from one range query.
+  const column = async (e: Expr | undefined, ts: readonly number[]): Promise<(number | undefined)[]> => {
+    if (!e || ts.length === 0) return ts.map(() => undefined);
     try {
-      const a = await q.instant(e, t);
-      const v = a.value.type === 'scalar' ? a.value.v : a.value.type === 'vector' && a.value.samples.length === 1 ? a.value.samples[0]!.v : undefined;
-      return v !== undefined && Number.isFinite(v) ? v : undefined;
+      const a = await q.range(e, ts[0]!, ts[ts.length - 1]!, interval);
+      const series = a.value.type === 'matrix' ? a.value.series : [];
+      return ts.map((t) => {
+        let v: number | undefined;
+        let n = 0;
+        for (const x of series) {
+          const i = lowerBound(x.timestamps, t);
+          if (i < x.timestamps.length && x.timestamps[i] === t) {
+            n++;
+            v = x.values[i]!;
+          }
+        }
+        return n === 1 && Number.isFinite(v) ? v : undefined;
+      });
     } catch {
-      return undefined;
+      return ts.map(() => undefined);
     }
   };
-  const times: number[] = [];
-  for (let t = from; t <= to; t += interval) times.push(t);
-  return Promise.all(
-    times.map(async (t) => {
-      const st = [...started].reverse().find((s) => s.start! <= t) ?? started[0] ?? stages[0]!;
-      const slis = await Promise.all(
-        forStage(st).map(async (x) => {
-          const [sli, baseline] = await Promise.all([value(x.release, t), value(x.baseline, t)]);
-          return { name: x.name, ...(sli !== undefined ? { sli } : {}), ...(baseline !== undefined ? { baseline } : {}) };
-        }),
-      );
-      return { at: t, stage: st.name, slos: slis };
+  // Times by the stage in force (before the release: the first stage).
+  const segments: { st: StageRecord; ts: number[] }[] = [];
+  for (let t = from; t <= to; t += interval) {
+    const st = [...started].reverse().find((s) => s.start! <= t) ?? started[0] ?? stages[0]!;
+    const last = segments[segments.length - 1];
+    if (last && last.st === st) last.ts.push(t);
+    else segments.push({ st, ts: [t] });
+  }
+  const parts = await Promise.all(
+    segments.map(async ({ st, ts }) => {
+      const cols = await Promise.all(forStage(st).map(async (x) => ({ name: x.name, sli: await column(x.release, ts), baseline: await column(x.baseline, ts) })));
+      return ts.map((t, i) => ({
+        at: t,
+        stage: st.name,
+        slos: cols.map((c) => ({ name: c.name, ...(c.sli[i] !== undefined ? { sli: c.sli[i] } : {}), ...(c.baseline[i] !== undefined ? { baseline: c.baseline[i] } : {}) })),
+      }));
     }),
   );
+  return parts.flat();
 }
 
 /** The report's view of an SLO spec. */

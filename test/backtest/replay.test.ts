@@ -72,8 +72,10 @@ S('the bad canary (as it happened) is reverted at the canary within minutes of t
     const p = r.trace.find((x) => x.at === e.at)!;
     assert.equal(p.slos.map((x) => [x.name, x.sli, x.baseline]), e.slos.map((x) => [x.name, x.sli, x.baseline]));
   }
-  // Shared: the queries asked were answered from far fewer range queries.
-  assert.ok(shared.stats.chunks > 0 && shared.stats.chunks * 10 < shared.stats.asked, JSON.stringify(shared.stats));
+  // Columnar and shared: a handful of range queries for 7 evaluations of 3 SLOs and a 2.5h trace,
+  // fewer than asked (the SLI's window is a burn-rate window too, the comparison reuses the SLI).
+  assert.ok(shared.stats.chunks > 0 && shared.stats.chunks < shared.stats.asked, JSON.stringify(shared.stats));
+  assert.ok(shared.stats.asked <= 30, JSON.stringify(shared.stats));
   assert.is(shared.stats.direct, 0);
 });
 
@@ -164,7 +166,7 @@ S('shared range-evaluated chunks give exactly the evaluations of instant queries
     const b = await replay(spec, slos, shared.forStep(replayInterval(slos)));
     assert.equal(b.evaluations, a.evaluations, name);
     assert.equal(b.revert, a.revert, name);
-    assert.ok(shared.stats.chunks < shared.stats.asked / 10, `${name}: ${JSON.stringify(shared.stats)}`);
+    assert.ok(shared.stats.chunks < shared.stats.asked, `${name}: ${JSON.stringify(shared.stats)}`);
   }
 });
 
