@@ -110,7 +110,23 @@ export class WindowCache implements Queryable {
     const got = await Promise.all(wanted);
     this.evict();
     const fk = matchersKey(filter);
-    return { series: assemble(got.map((b) => matching(b, filter, fk)), req.mint, req.maxt) };
+    if (got.length === 1) return { series: cut(matching(got[0]!, filter, fk), req.mint, req.maxt) };
+    // Series joined across blocks are kept with the first block (and counted in its size): the
+    // same scope over the same blocks is asked for by every chunk of every expression.
+    const jk = `join|${last - first}|${fk}`;
+    const memo = got[0]!.filtered!;
+    let joined = memo.get(jk);
+    if (!joined) {
+      joined = assemble(got.map((b) => matching(b, filter, fk)), -Infinity, Infinity);
+      memo.set(jk, joined);
+      const n = joined.reduce((a, x) => a + x.timestamps.length, 0);
+      const k0 = `${mk}|${first}`;
+      if (this.sizes.has(k0)) {
+        this.sizes.set(k0, this.sizes.get(k0)! + n);
+        this.stats.samplesHeld += n;
+      }
+    }
+    return { series: cut(joined, req.mint, req.maxt) };
   }
 
   private remember(k: string, p: Promise<Block>): void {
