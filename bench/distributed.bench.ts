@@ -18,6 +18,7 @@
  */
 
 import { performance } from 'node:perf_hooks';
+import { log, median, parseFlags, round } from './common.js';
 import { DistributedEngine, type DistributedResult } from '../src/distributed/engine.js';
 import { havePrometheus, MISSING_PROMETHEUS } from '../test/helpers/prometheus.js';
 import { startFleet } from '../test/helpers/fleet.js';
@@ -31,33 +32,13 @@ interface Options {
 }
 
 function parseArgs(argv: string[]): Options {
-  const o: Options = { datacenters: 8, instances: 30, hours: 3, repeat: 5 };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    const v = () => {
-      const n = Number(argv[++i]);
-      if (!(n > 0)) throw new Error(`${a} needs a positive number`);
-      return n;
-    };
-    if (a === '--datacenters') o.datacenters = Math.round(v());
-    else if (a === '--instances') o.instances = Math.round(v());
-    else if (a === '--hours') o.hours = v();
-    else if (a === '--repeat') o.repeat = Math.round(v());
-    else if (a === '--help' || a === '-h') {
-      process.stdout.write('usage: node dist/bench/distributed.bench.js [--datacenters N] [--instances N] [--hours H] [--repeat R]\n');
-      process.exit(0);
-    } else throw new Error(`unknown argument ${a}`);
-  }
-  return o;
+  return parseFlags(
+    argv,
+    { datacenters: 8, instances: 30, hours: 3, repeat: 5 },
+    'node dist/bench/distributed.bench.js [--datacenters N] [--instances N] [--hours H] [--repeat R]',
+    ['datacenters', 'instances', 'repeat'],
+  );
 }
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
-const round = (x: number, d = 2) => Math.round(x * 10 ** d) / 10 ** d;
-const log = (s: string) => process.stdout.write(s + '\n');
 
 const QUERIES: Record<string, string> = {
   'requests rate': 'sum(rate(http_requests_total[5m]))',
