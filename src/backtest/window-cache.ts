@@ -13,7 +13,7 @@
  * used first out.
  */
 
-import { compareLabels, labelsKey } from '../storage/labels.js';
+import { compareLabels } from '../storage/labels.js';
 import { matchesAll, type LabelMatcher } from '../storage/matchers.js';
 import { METRIC_NAME } from '../storage/labels.js';
 import { lowerBound, upperBound, type Queryable, type SelectRequest, type SelectResult, type Series } from '../storage/queryable.js';
@@ -117,7 +117,7 @@ export class WindowCache implements Queryable {
     const memo = got[0]!.filtered!;
     let joined = memo.get(jk);
     if (!joined) {
-      joined = assemble(got.map((b) => matching(b, filter, fk)), -Infinity, Infinity);
+      joined = assemble(got.map((b) => matching(b, filter, fk)));
       memo.set(jk, joined);
       const n = joined.reduce((a, x) => a + x.timestamps.length, 0);
       const k0 = `${mk}|${first}`;
@@ -204,47 +204,46 @@ function matchersKey(ms: readonly LabelMatcher[]): string {
     .join(',');
 }
 
-/** Each series' samples in [mint, maxt] across consecutive blocks, sorted by labels. */
-function assemble(blocks: readonly (readonly Series[])[], mint: number, maxt: number): Series[] {
-  if (blocks.length === 1) return cut(blocks[0]!, mint, maxt);
-  const parts = new Map<string, Series[]>();
-  for (const blk of blocks) {
-    for (const s of blk) {
-      const k = labelsKey(s.labels);
-      const l = parts.get(k);
-      if (l) l.push(s);
-      else parts.set(k, [s]);
-    }
-  }
+/**
+ * Each series' samples across consecutive blocks, joined; sorted by labels. Every block's list
+ * is sorted by labels, so the lists are merged (no string keys, no final sort).
+ */
+function assemble(blocks: readonly (readonly Series[])[]): Series[] {
   const out: Series[] = [];
-  for (const list of parts.values()) {
-    let n = 0;
-    const cut = list.map((s) => {
-      const a = lowerBound(s.timestamps, mint);
-      const b = upperBound(s.timestamps, maxt);
-      n += Math.max(0, b - a);
-      return [s, a, b] as const;
-    });
-    if (n === 0) continue;
-    const stale = list.some((s) => s.mayHaveStale !== false);
-    const nonEmpty = cut.filter(([, a, b]) => b > a);
-    if (nonEmpty.length === 1) {
-      const [s, a, b] = nonEmpty[0]!;
-      out.push({ labels: s.labels, timestamps: s.timestamps.subarray(a, b), values: s.values.subarray(a, b), ...(stale ? {} : { mayHaveStale: false }) });
-      continue;
+  const pos = blocks.map(() => 0);
+  for (;;) {
+    // The smallest label set at the head of any list, and the blocks that hold it, in time order.
+    let head: Series | undefined;
+    for (let b = 0; b < blocks.length; b++) {
+      const s = blocks[b]![pos[b]!];
+      if (s && (!head || compareLabels(s.labels, head.labels) < 0)) head = s;
     }
-    const ts = new Float64Array(n);
-    const vs = new Float64Array(n);
-    let o = 0;
-    for (const [s, a, b] of nonEmpty) {
-      ts.set(s.timestamps.subarray(a, b), o);
-      vs.set(s.values.subarray(a, b), o);
-      o += b - a;
+    if (!head) return out;
+    const parts: Series[] = [];
+    for (let b = 0; b < blocks.length; b++) {
+      const s = blocks[b]![pos[b]!];
+      if (s && (s === head || compareLabels(s.labels, head.labels) === 0)) {
+        parts.push(s);
+        pos[b]!++;
+      }
     }
-    out.push({ labels: list[0]!.labels, timestamps: ts, values: vs, ...(stale ? {} : { mayHaveStale: false }) });
+    out.push(parts.length === 1 ? parts[0]! : join(parts));
   }
-  out.sort((x, y) => compareLabels(x.labels, y.labels));
-  return out;
+}
+
+/** One series from its consecutive pieces. */
+function join(parts: readonly Series[]): Series {
+  const n = parts.reduce((a, p) => a + p.timestamps.length, 0);
+  const ts = new Float64Array(n);
+  const vs = new Float64Array(n);
+  let o = 0;
+  for (const p of parts) {
+    ts.set(p.timestamps, o);
+    vs.set(p.values, o);
+    o += p.timestamps.length;
+  }
+  const stale = parts.some((p) => p.mayHaveStale !== false);
+  return { labels: parts[0]!.labels, timestamps: ts, values: vs, ...(stale ? {} : { mayHaveStale: false }) };
 }
 
 /** One block's series cut to [mint, maxt] (views, no copies); already sorted by labels. */

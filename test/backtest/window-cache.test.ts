@@ -1,0 +1,95 @@
+/**
+ * The window cache answers every select exactly as the store below it does (series, labels,
+ * samples), across block and day boundaries and for any matchers, while reading each metric's
+ * block once; a failed read is not kept; the sample budget evicts.
+ */
+
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { WindowCache } from '../../src/backtest/window-cache.js';
+import { labelsKey } from '../../src/storage/labels.js';
+import { matcher, type LabelMatcher } from '../../src/storage/matchers.js';
+import { openObjectStore } from '../../src/storage/objstore/open.js';
+import { ParquetQueryable } from '../../src/storage/parquet/queryable.js';
+import type { Queryable, SelectRequest } from '../../src/storage/queryable.js';
+
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+const DATA = join(ROOT, 'fixtures/history');
+const S = suite('backtest window cache');
+const H = 3_600_000;
+const DAY0 = Date.parse('2025-06-12T00:00:00Z');
+
+/** Series as comparable plain data. */
+async function answer(q: Queryable, req: SelectRequest) {
+  const r = await q.select(req);
+  return r.series.map((s) => ({ labels: labelsKey(s.labels), ts: Array.from(s.timestamps), vs: Array.from(s.values, (v) => (Number.isNaN(v) ? 'NaN' : v)) }));
+}
+
+const name = (n: string) => matcher('=', '__name__', n);
+
+S('every select equals the store below, across blocks and days, for any matchers', async () => {
+  const plain = new ParquetQueryable(openObjectStore(DATA));
+  const fetches: SelectRequest[] = [];
+  const cache = new WindowCache(new ParquetQueryable(openObjectStore(DATA)), { onFetch: (r) => void fetches.push(r) });
+  const selects: [LabelMatcher[], number, number][] = [
+    [[name('http_requests_total'), matcher('=', 'datacenter', 'dc2'), matcher('=', 'tier', 'tier3'), matcher('=', 'color', 'green')], DAY0 + 30 * H, DAY0 + 36 * H],
+    // Across an 8h block boundary, and across the day boundary.
+    [[name('http_requests_total'), matcher('=~', 'code', '5..'), matcher('=', 'datacenter', 'dc1')], DAY0 + 5 * H, DAY0 + 11 * H],
+    [[name('http_requests_total'), matcher('!=', 'tier', 'tier1')], DAY0 + 20 * H, DAY0 + 28 * H + 123],
+    [[name('http_request_duration_seconds_bucket'), matcher('=', 'le', '0.5')], DAY0 + 15 * H, DAY0 + 17 * H],
+    [[name('node_cpu_utilization')], DAY0 + 47 * H, DAY0 + 48 * H - 1],
+    // A series with a crash and a gap; a single instant's window.
+    [[name('up'), matcher('=', 'instance', 'dc4-tier1-green-a')], DAY0 + 16 * H, DAY0 + 17 * H],
+    [[name('up')], DAY0 + 10 * H, DAY0 + 10 * H],
+    // No metric name: cached by the whole set of matchers.
+    [[matcher('=~', '__name__', 'up|node_cpu_utilization'), matcher('=', 'datacenter', 'dc3')], DAY0 + 2 * H, DAY0 + 9 * H],
+    // Nothing matches.
+    [[name('http_requests_total'), matcher('=', 'datacenter', 'dc9')], DAY0 + 2 * H, DAY0 + 3 * H],
+  ];
+  for (const [ms, mint, maxt] of selects) {
+    const want = await answer(plain, { matchers: ms, mint, maxt });
+    const got = await answer(cache, { matchers: ms, mint, maxt });
+    assert.equal(got, want, ms.map(String).join(','));
+  }
+  // Again, from memory: the same answers and no new reads.
+  const before = fetches.length;
+  for (const [ms, mint, maxt] of selects) assert.equal(await answer(cache, { matchers: ms, mint, maxt }), await answer(plain, { matchers: ms, mint, maxt }));
+  assert.is(fetches.length, before);
+  // Each (metric, block) was read once.
+  const blocks = fetches.flatMap((f) => {
+    const out: string[] = [];
+    for (let b = Math.floor(f.mint / (8 * H)); b <= Math.floor(f.maxt / (8 * H)); b++) out.push(`${f.matchers.map(String).join(',')}|${b}`);
+    return out;
+  });
+  assert.is(new Set(blocks).size, blocks.length);
+  assert.ok(cache.stats.blocksHit > 0);
+});
+
+S('a failed read is not kept, and the sample budget evicts the least recently used blocks', async () => {
+  let fail = true;
+  const inner = new ParquetQueryable(openObjectStore(DATA));
+  const flaky: Queryable = {
+    select: (req, signal) => (fail ? Promise.reject(new Error('store unavailable')) : inner.select(req, signal)),
+  };
+  const cache = new WindowCache(flaky, { maxSamples: 50_000 });
+  const req = { matchers: [name('http_requests_total')], mint: DAY0 + H, maxt: DAY0 + 2 * H };
+  try {
+    await cache.select(req);
+    assert.unreachable('the read fails');
+  } catch (err) {
+    assert.match((err as Error).message, /store unavailable/);
+  }
+  fail = false;
+  const r = await cache.select(req);
+  assert.ok(r.series.length > 0, 'the next select reads again');
+  // A second metric over budget pushes the first out.
+  await cache.select({ matchers: [name('http_request_duration_seconds_bucket')], mint: DAY0 + 30 * H, maxt: DAY0 + 31 * H });
+  assert.ok(cache.stats.samplesHeld <= 50_000, JSON.stringify(cache.stats));
+  const fetchedBefore = cache.stats.fetches;
+  await cache.select(req);
+  assert.is(cache.stats.fetches, fetchedBefore + 1, 'evicted, so read again');
+});
+
+S.run();
