@@ -231,9 +231,17 @@ function assemble(blocks: readonly (readonly Series[])[]): Series[] {
   }
 }
 
-/** One series from its consecutive pieces. */
+/** One series from its consecutive pieces: a view when they lie side by side in one buffer (read by one select), else a copy. */
 function join(parts: readonly Series[]): Series {
   const n = parts.reduce((a, p) => a + p.timestamps.length, 0);
+  const stale = parts.some((p) => p.mayHaveStale !== false);
+  const adjacent = (get: (p: Series) => Float64Array) =>
+    parts.every((p, i) => i === 0 || (get(p).buffer === get(parts[0]!).buffer && get(p).byteOffset === get(parts[i - 1]!).byteOffset + get(parts[i - 1]!).byteLength));
+  if (adjacent((p) => p.timestamps) && adjacent((p) => p.values)) {
+    const t0 = parts[0]!.timestamps;
+    const v0 = parts[0]!.values;
+    return { labels: parts[0]!.labels, timestamps: new Float64Array(t0.buffer, t0.byteOffset, n), values: new Float64Array(v0.buffer, v0.byteOffset, n), ...(stale ? {} : { mayHaveStale: false }) };
+  }
   const ts = new Float64Array(n);
   const vs = new Float64Array(n);
   let o = 0;
@@ -242,7 +250,6 @@ function join(parts: readonly Series[]): Series {
     vs.set(p.values, o);
     o += p.timestamps.length;
   }
-  const stale = parts.some((p) => p.mayHaveStale !== false);
   return { labels: parts[0]!.labels, timestamps: ts, values: vs, ...(stale ? {} : { mayHaveStale: false }) };
 }
 

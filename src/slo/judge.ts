@@ -106,6 +106,22 @@ export function worst(statuses: readonly Status[]): Status {
 
 const fmt = (v: number): string => (Number.isFinite(v) ? String(Math.round(v * 1e6) / 1e6) : String(v));
 
+/**
+ * A reason whose message is written when first read: a backtest judges tens of thousands of
+ * evaluations and reads the messages of a few. Spreading or serialising it reads the message.
+ */
+function reason(check: Reason['check'], status: Status, values: Reason['values'], message: () => string): Reason {
+  let text: string | undefined;
+  return {
+    check,
+    status,
+    values,
+    get message() {
+      return (text ??= message());
+    },
+  };
+}
+
 /** Judges one evaluation of one SLO. */
 export function judge(spec: JudgementSpec, m: Measurements): Evaluation {
   const policy: DataPolicy = { ...SAFE_POLICY, ...spec.policy };
@@ -153,9 +169,9 @@ export function judge(spec: JudgementSpec, m: Measurements): Evaluation {
   if (sli !== undefined && spec.thresholds) {
     const { warn, fail } = spec.thresholds;
     const cmp = spec.worse === 'higher' ? 'above' : 'below';
-    if (fail !== undefined && bad(sli, fail)) absolute.push({ check: 'threshold', status: 'fail', message: `SLI ${fmt(sli)} is ${cmp} the fail threshold ${fail}`, values: { sli, fail } });
-    else if (warn !== undefined && bad(sli, warn)) absolute.push({ check: 'threshold', status: 'warn', message: `SLI ${fmt(sli)} is ${cmp} the warn threshold ${warn}`, values: { sli, warn } });
-    else absolute.push({ check: 'threshold', status: 'pass', message: `SLI ${fmt(sli)} within thresholds`, values: { sli, ...(warn !== undefined ? { warn } : {}), ...(fail !== undefined ? { fail } : {}) } });
+    if (fail !== undefined && bad(sli, fail)) absolute.push(reason('threshold', 'fail', { sli, fail }, () => `SLI ${fmt(sli)} is ${cmp} the fail threshold ${fail}`));
+    else if (warn !== undefined && bad(sli, warn)) absolute.push(reason('threshold', 'warn', { sli, warn }, () => `SLI ${fmt(sli)} is ${cmp} the warn threshold ${warn}`));
+    else absolute.push(reason('threshold', 'pass', { sli, ...(warn !== undefined ? { warn } : {}), ...(fail !== undefined ? { fail } : {}) }, () => `SLI ${fmt(sli)} within thresholds`));
   }
 
   if (spec.burnRates?.length && spec.objective !== undefined) {
@@ -167,12 +183,14 @@ export function judge(spec: JudgementSpec, m: Measurements): Evaluation {
       const bl = long / budget;
       const bs = short / budget;
       const fires = bl >= rule.factor && bs >= rule.factor;
-      absolute.push({
-        check: 'burn-rate',
-        status: fires ? rule.severity : 'pass',
-        message: `burn rate ${fmt(bl)}x over ${rule.longMs / 60_000}m and ${fmt(bs)}x over ${rule.shortMs / 60_000}m ${fires ? 'reach' : 'stay under'} ${rule.factor}x (budget ${fmt(budget)})`,
-        values: { burnLong: bl, burnShort: bs, factor: rule.factor, longWindowMs: rule.longMs, shortWindowMs: rule.shortMs },
-      });
+      absolute.push(
+        reason(
+          'burn-rate',
+          fires ? rule.severity : 'pass',
+          { burnLong: bl, burnShort: bs, factor: rule.factor, longWindowMs: rule.longMs, shortWindowMs: rule.shortMs },
+          () => `burn rate ${fmt(bl)}x over ${rule.longMs / 60_000}m and ${fmt(bs)}x over ${rule.shortMs / 60_000}m ${fires ? 'reach' : 'stay under'} ${rule.factor}x (budget ${fmt(budget)})`,
+        ),
+      );
     }
   }
 
@@ -192,15 +210,15 @@ export function judge(spec: JudgementSpec, m: Measurements): Evaluation {
     if (sli !== undefined && base !== undefined && increase !== undefined && mw) {
       const effect = mw.effect - 0.5;
       const releaseWorse = increase > c.maxRelativeIncrease && mw.pGreater < c.alpha && effect >= c.minEffect;
-      const p = mw.pGreater.toPrecision(3);
-      reasons.push({
-        check: 'comparison',
-        status: releaseWorse ? c.severity : 'pass',
-        message: releaseWorse
-          ? `release worse than baseline: ${fmt(sli)} vs ${fmt(base)} (+${fmt(increase * 100)}%), Mann-Whitney p=${p} < ${c.alpha}, effect ${fmt(effect)} >= ${c.minEffect}`
-          : `release not significantly worse than baseline: ${fmt(sli)} vs ${fmt(base)} (${increase >= 0 ? '+' : ''}${fmt(increase * 100)}%), p=${p}, effect ${fmt(effect)}`,
-        values: { sli, baseline: base, relativeIncrease: increase, p: mw.pGreater, effect, n1: mw.n1, n2: mw.n2 },
-      });
+      const inc = increase;
+      reasons.push(
+        reason('comparison', releaseWorse ? c.severity : 'pass', { sli, baseline: base, relativeIncrease: inc, p: mw.pGreater, effect, n1: mw.n1, n2: mw.n2 }, () => {
+          const p = mw.pGreater.toPrecision(3);
+          return releaseWorse
+            ? `release worse than baseline: ${fmt(sli)} vs ${fmt(base)} (+${fmt(inc * 100)}%), Mann-Whitney p=${p} < ${c.alpha}, effect ${fmt(effect)} >= ${c.minEffect}`
+            : `release not significantly worse than baseline: ${fmt(sli)} vs ${fmt(base)} (${inc >= 0 ? '+' : ''}${fmt(inc * 100)}%), p=${p}, effect ${fmt(effect)}`;
+        }),
+      );
     } else {
       reasons.push({
         check: 'comparison',

@@ -67,10 +67,22 @@ export interface MannWhitney {
   readonly effect: number;
 }
 
+/** Two scratch buffers, grown as needed: the test runs at every evaluation of a backtest. */
+const scratch: Float64Array[] = [new Float64Array(64), new Float64Array(64)];
+
+/** The numbers of `xs` without NaNs, sorted, in scratch buffer `k` (valid until the next call). */
+function sortedNumbers(xs: readonly number[], k: 0 | 1): Float64Array {
+  if (scratch[k]!.length < xs.length) scratch[k] = new Float64Array(xs.length * 2);
+  const buf = scratch[k]!;
+  let n = 0;
+  for (const v of xs) if (!Number.isNaN(v)) buf[n++] = v;
+  return buf.subarray(0, n).sort();
+}
+
 /** The Mann-Whitney U test of `a` against `b` (NaNs dropped). Undefined when either is empty. */
 export function mannWhitneyU(a: readonly number[], b: readonly number[]): MannWhitney | undefined {
-  const xs = Float64Array.from(a.filter((v) => !Number.isNaN(v))).sort();
-  const ys = Float64Array.from(b.filter((v) => !Number.isNaN(v))).sort();
+  const xs = sortedNumbers(a, 0);
+  const ys = sortedNumbers(b, 1);
   const n1 = xs.length;
   const n2 = ys.length;
   if (n1 === 0 || n2 === 0) return undefined;
