@@ -1,12 +1,14 @@
 /**
- * Queries shared across backtests, settings and evaluations. A backtest asks for instant values
- * at every evaluation time; here each distinct expression is evaluated once per chunk of the
- * evaluation grid as a range query (Prometheus defines a range query as the instant query at
- * every step, so the answers are the same), and every instant and comparison range inside the
- * chunk is cut from it. Two backtests, or two settings of a sweep, that ask the same expression
- * over the same scope share the chunk. A chunk whose range query fails (e.g. a day missing at the
- * edge of history that the instant itself does not need) falls back to the query asked, so a
- * chunk never turns an answerable query into an error.
+ * Queries shared across backtests, settings and evaluations. Each distinct expression is
+ * evaluated once per chunk of the evaluation grid as a range query (Prometheus defines a range
+ * query as the instant query at every step, so the answers are the same), and every instant and
+ * range asked inside the chunk is cut from it. A user that says which grid times it will ask about
+ * (a replay knows its window) gets chunks fitted to that window: one range query per expression
+ * for a whole backtest; elsewhere chunks are fixed, aligned to the day. Two backtests, or two
+ * settings of a sweep, that ask the same expression over the same window share the chunk. A chunk
+ * whose range query fails (e.g. a day missing at the edge of history that a query inside it does
+ * not need) falls back to the query asked, so a chunk never turns an answerable query into an
+ * error.
  */
 
 import type { Expr } from '../promql/ast.js';
