@@ -79,10 +79,12 @@ export function outcomeText(r: RunOutcome): string {
     const after = x.detectionMs !== undefined ? ` ${ms(x.detectionMs)} after impact` : '';
     return `revert at ${x.revert.stage}${after}`;
   }
+  // A pause on the way (missing data, an SLO failing below the revert weight) is worth saying.
+  const paused = x.firstPause ? `, paused first at ${new Date(x.firstPause.at).toISOString().slice(11, 16)} in ${x.firstPause.stage}` : '';
   const held = x.stages.find((s) => s.outcome === 'held');
-  if (held) return `held at ${held.name}`;
+  if (held) return `held at ${held.name}${paused}`;
   const last = [...x.stages].reverse().find((s) => s.outcome !== 'not-reached');
-  return last?.outcome === 'completed' ? 'completed' : `no revert (${last?.name ?? '-'} ${last?.outcome ?? ''})`.trim();
+  return (last?.outcome === 'completed' ? 'completed' : `no revert (${last?.name ?? '-'} ${last?.outcome ?? ''})`.trim()) + paused;
 }
 
 /** The terminal summary: every run, then the sweep (when there is more than one setting). */
