@@ -16,7 +16,7 @@ import { exprToString } from '../promql/printer.js';
 import type { QueryValue, ResultSeries, Sample } from '../promql/result.js';
 import { typeOf } from '../promql/signatures.js';
 import { labelsKey } from '../storage/labels.js';
-import { lowerBound, upperBound } from '../storage/queryable.js';
+import { concatSamples, lowerBound, upperBound } from '../storage/queryable.js';
 import type { QueryAnswer, QueryFn } from '../slo/measure.js';
 
 export interface SharedQueryStats {
@@ -188,16 +188,7 @@ function stitch(chunks: readonly Chunk[], start: number, end: number): ResultSer
       out.push(list[0]!);
       continue;
     }
-    const n = list.reduce((a, p) => a + p.timestamps.length, 0);
-    const ts = new Float64Array(n);
-    const vs = new Float64Array(n);
-    let o = 0;
-    for (const p of list) {
-      ts.set(p.timestamps, o);
-      vs.set(p.values, o);
-      o += p.timestamps.length;
-    }
-    out.push({ labels: list[0]!.labels, timestamps: ts, values: vs });
+    out.push({ labels: list[0]!.labels, ...concatSamples(list) });
   }
   return out;
 }

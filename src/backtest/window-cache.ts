@@ -16,7 +16,7 @@
 import { compareLabels } from '../storage/labels.js';
 import { matchesAll, type LabelMatcher } from '../storage/matchers.js';
 import { METRIC_NAME } from '../storage/labels.js';
-import { lowerBound, upperBound, type Queryable, type SelectRequest, type SelectResult, type Series } from '../storage/queryable.js';
+import { concatSamples, lowerBound, upperBound, type Queryable, type SelectRequest, type SelectResult, type Series } from '../storage/queryable.js';
 
 export interface WindowCacheOptions {
   /** Span of one cached block, ms (default 8h; a divisor of a day keeps blocks inside days). */
@@ -242,15 +242,7 @@ function join(parts: readonly Series[]): Series {
     const v0 = parts[0]!.values;
     return { labels: parts[0]!.labels, timestamps: new Float64Array(t0.buffer, t0.byteOffset, n), values: new Float64Array(v0.buffer, v0.byteOffset, n), ...(stale ? {} : { mayHaveStale: false }) };
   }
-  const ts = new Float64Array(n);
-  const vs = new Float64Array(n);
-  let o = 0;
-  for (const p of parts) {
-    ts.set(p.timestamps, o);
-    vs.set(p.values, o);
-    o += p.timestamps.length;
-  }
-  return { labels: parts[0]!.labels, timestamps: ts, values: vs, ...(stale ? {} : { mayHaveStale: false }) };
+  return { labels: parts[0]!.labels, ...concatSamples(parts), ...(stale ? {} : { mayHaveStale: false }) };
 }
 
 /** One block's series cut to [mint, maxt] (views, no copies); already sorted by labels. */

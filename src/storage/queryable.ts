@@ -102,3 +102,18 @@ export function lowerBound(ts: Float64Array, t: number, lo = 0, hi = ts.length):
 export function upperBound(ts: Float64Array, t: number, lo = 0, hi = ts.length): number {
   return search(ts, t, lo, hi, true);
 }
+
+/** The samples of consecutive pieces of one series, in one pair of arrays (pieces in time order). */
+export function concatSamples(parts: readonly { readonly timestamps: Float64Array; readonly values: Float64Array }[]): { timestamps: Float64Array; values: Float64Array } {
+  let n = 0;
+  for (const p of parts) n += p.timestamps.length;
+  const timestamps = new Float64Array(n);
+  const values = new Float64Array(n);
+  let off = 0;
+  for (const p of parts) {
+    timestamps.set(p.timestamps, off);
+    values.set(p.values, off);
+    off += p.timestamps.length;
+  }
+  return { timestamps, values };
+}

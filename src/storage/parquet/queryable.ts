@@ -7,7 +7,7 @@
 
 import { compareLabels, labelsKey } from '../labels.js';
 import type { LabelMatcher } from '../matchers.js';
-import type { Queryable, SelectRequest, SelectResult, Series } from '../queryable.js';
+import { concatSamples, type Queryable, type SelectRequest, type SelectResult, type Series } from '../queryable.js';
 import type { ObjectStore } from '../objstore/types.js';
 import { isObjectStoreError } from '../objstore/types.js';
 import { DAY_MS, daysBetween, dayDir, MARKER_FILE } from './layout.js';
@@ -173,15 +173,5 @@ export class ParquetQueryable implements Queryable {
 }
 
 function concat(parts: Series[]): Series {
-  let n = 0;
-  for (const p of parts) n += p.timestamps.length;
-  const ts = new Float64Array(n);
-  const vs = new Float64Array(n);
-  let off = 0;
-  for (const p of parts) {
-    ts.set(p.timestamps, off);
-    vs.set(p.values, off);
-    off += p.timestamps.length;
-  }
-  return { labels: parts[0]!.labels, timestamps: ts, values: vs };
+  return { labels: parts[0]!.labels, ...concatSamples(parts) };
 }
