@@ -146,7 +146,8 @@ export async function runBatch(o: BatchOptions): Promise<BatchResult> {
   jobs.forEach((j, i) => {
     const kept = runsDir && !o.force ? readKept(runsDir, j.id) : undefined;
     if (kept) {
-      outcomes[i] = { ...kept, setting: settingLabel(j.loaded.setting), cached: true };
+      // Kept under a hash of the content, not of the paths: name where it lives now.
+      outcomes[i] = { ...kept, name: j.loaded.spec.name, file: j.loaded.spec.file, setting: settingLabel(j.loaded.setting), cached: true };
       cachedCount++;
       return;
     }
