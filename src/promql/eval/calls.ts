@@ -178,7 +178,8 @@ function rangeCall(ev: Evaluator, e: Call, m: MatrixValue, scalars: (Float64Arra
     const len = ts.length;
     const values = slabV.subarray(used, used + n);
     const present = slabP.subarray(used, used + n);
-    const w: Window = { ts, vs: rs.vs, lo: 0, hi: 0, start: 0, end: 0, range: m.range };
+    // Every field present from the start (resets too): one object shape for the kernels.
+    const w: Window = { ts, vs: rs.vs, lo: 0, hi: 0, start: 0, end: 0, range: m.range, resets: undefined };
     let lo = 0;
     let hi = 0;
     let any = false;
