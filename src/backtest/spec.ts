@@ -143,18 +143,16 @@ export function parseBacktest(text: string, file: string, env: Record<string, st
   const y = new YamlReader(text, file, env, EMPTY_HINT);
   const { fail, str, mapping, duration } = y;
   const base = dirname(file);
-  if (y.roots.length > 1) fail(y.roots[1], 'a backtest file holds one backtest; put each in its own file');
-  const top = mapping(y.root, 'the backtest', BACKTEST_KEYS);
-  const need = (m: Map<string, Node>, k: string, where: Node, what: string): Node => m.get(k) ?? fail(where, `${what}: missing \`${k}\``);
-  if (str(need(top, 'apiVersion', y.root, 'the backtest'), 'apiVersion') !== SPEC_API_VERSION) fail(top.get('apiVersion'), `apiVersion must be ${SPEC_API_VERSION}`);
-  if (str(need(top, 'kind', y.root, 'the backtest'), 'kind') !== 'Backtest') fail(top.get('kind'), 'kind must be Backtest');
-  const meta = mapping(need(top, 'metadata', y.root, 'the backtest'), 'metadata', BACKTEST_METADATA_KEYS);
-  const nameNode = need(meta, 'name', top.get('metadata')!, 'metadata');
-  const name = str(nameNode, 'metadata.name');
-  if (!/^[a-z0-9]([a-z0-9_.-]*[a-z0-9])?$/.test(name)) fail(nameNode, `metadata.name ${JSON.stringify(name)}: use lower-case letters, digits, '-', '_' and '.'`);
-  const description = meta.has('description') ? str(meta.get('description'), 'metadata.description') : undefined;
-  const specNode = need(top, 'spec', y.root, 'the backtest');
-  const s = mapping(specNode, 'spec', BACKTEST_SPEC_KEYS);
+  const { need } = y;
+  const { name, description, specNode, spec: s } = y.document({
+    apiVersion: SPEC_API_VERSION,
+    kind: 'Backtest',
+    what: 'the backtest',
+    single: 'a backtest file holds one backtest; put each in its own file',
+    topKeys: BACKTEST_KEYS,
+    metadataKeys: BACKTEST_METADATA_KEYS,
+    specKeys: BACKTEST_SPEC_KEYS,
+  });
 
   // Source.
   const srcNode = need(s, 'source', specNode, 'spec');

@@ -153,6 +153,29 @@ export class YamlReader {
     return (n as { items: Node[] }).items;
   };
 
+  /** The node under key `k`, or a located error saying `what` misses it. */
+  need = (m: Map<string, Node>, k: string, where: Node, what: string): Node => m.get(k) ?? this.fail(where, `${what}: missing \`${k}\``);
+
+  /**
+   * The head every hmd document shares: one document, `apiVersion`, `kind`, `metadata` (a name
+   * of lower-case letters, digits, '-', '_', '.' and an optional description) and `spec`.
+   * `what` names the document in errors ("the spec"); `single` explains why only one may be here.
+   */
+  document = (o: { apiVersion: string; kind: string; what: string; single: string; topKeys: readonly string[]; metadataKeys: readonly string[]; specKeys: readonly string[] }) => {
+    const { fail, str, mapping, need } = this;
+    if (this.roots.length > 1) fail(this.roots[1], o.single);
+    const top = mapping(this.root, o.what, o.topKeys);
+    if (str(need(top, 'apiVersion', this.root, o.what), 'apiVersion') !== o.apiVersion) fail(top.get('apiVersion'), `apiVersion must be ${o.apiVersion}`);
+    if (str(need(top, 'kind', this.root, o.what), 'kind') !== o.kind) fail(top.get('kind'), `kind must be ${o.kind}`);
+    const meta = mapping(need(top, 'metadata', this.root, o.what), 'metadata', o.metadataKeys);
+    const nameNode = need(meta, 'name', top.get('metadata')!, 'metadata');
+    const name = str(nameNode, 'metadata.name');
+    if (!/^[a-z0-9]([a-z0-9_.-]*[a-z0-9])?$/.test(name)) fail(nameNode, `metadata.name ${JSON.stringify(name)}: use lower-case letters, digits, '-', '_' and '.'`);
+    const description = meta.has('description') ? str(meta.get('description'), 'metadata.description') : undefined;
+    const specNode = need(top, 'spec', this.root, o.what);
+    return { name, description, specNode, spec: mapping(specNode, 'spec', o.specKeys) };
+  };
+
   /** The keys of a mapping, rejecting any not in `allowed` (a typo never falls back to a default). */
   mapping = (n: Node | undefined, what: string, allowed: readonly string[]): Map<string, Node> => {
     if (!isMap(n)) this.fail(n, `${what}: expected a mapping`);

@@ -97,19 +97,16 @@ const EMPTY_HINT = 'start it with `apiVersion: hmd.dev/v1` and `kind: SLO` (see 
 function specFrom(y: YamlReader): SloSpec {
   const file = y.file;
   const { fail, str, num, duration, mapping } = y;
-  if (y.roots.length > 1) fail(y.roots[1], 'an hmd spec file holds one SLO; put each in its own file (OpenSLO files may hold several)');
-  const top = mapping(y.root, 'the spec', SPEC_KEYS);
-  const need = (m: Map<string, Node>, k: string, where: Node, what: string): Node => m.get(k) ?? fail(where, `${what}: missing \`${k}\``);
-  if (str(need(top, 'apiVersion', y.root, 'the spec'), 'apiVersion') !== SPEC_API_VERSION) fail(top.get('apiVersion'), `apiVersion must be ${SPEC_API_VERSION}`);
-  if (str(need(top, 'kind', y.root, 'the spec'), 'kind') !== 'SLO') fail(top.get('kind'), 'kind must be SLO');
-  const meta = mapping(need(top, 'metadata', y.root, 'the spec'), 'metadata', METADATA_KEYS);
-  const nameNode = need(meta, 'name', top.get('metadata')!, 'metadata');
-  const name = str(nameNode, 'metadata.name');
-  if (!/^[a-z0-9]([a-z0-9_.-]*[a-z0-9])?$/.test(name)) fail(nameNode, `metadata.name ${JSON.stringify(name)}: use lower-case letters, digits, '-', '_' and '.'`);
-  const description = meta.has('description') ? str(meta.get('description'), 'metadata.description') : undefined;
-
-  const specNode = need(top, 'spec', y.root, 'the spec');
-  const s = mapping(specNode, 'spec', SPEC_BODY_KEYS);
+  const { need } = y;
+  const { name, description, specNode, spec: s } = y.document({
+    apiVersion: SPEC_API_VERSION,
+    kind: 'SLO',
+    what: 'the spec',
+    single: 'an hmd spec file holds one SLO; put each in its own file (OpenSLO files may hold several)',
+    topKeys: SPEC_KEYS,
+    metadataKeys: METADATA_KEYS,
+    specKeys: SPEC_BODY_KEYS,
+  });
   const windowMs = s.has('window') ? duration(s.get('window'), 'spec.window') : 5 * 60_000;
 
   /** A PromQL query, checked with the window filled in; errors point into the YAML value. */
