@@ -1,11 +1,6 @@
 /** Small helpers the benchmarks share: flags, medians, rounding, output. */
 
-/** The median of a non-empty list. */
-export const median = (xs: readonly number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
+export { median } from '../src/backtest/summary.js';
 
 /** `x` rounded to `d` decimals. */
 export const round = (x: number, d = 2): number => Math.round(x * 10 ** d) / 10 ** d;
