@@ -36,6 +36,8 @@
  *       the counter's zero), Prometheus 2.42 the other way round, which differs for a window
  *       that starts just after a counter reset (the fixture's restarts).
  * HTTP requests are counted with node:diagnostics_channel (S3: node:http; Prometheus: undici).
+ * HMD_BENCH_CPU_PROFILE=FILE writes a CPU profile of the A runs alone (not the data generation
+ * or the IO runs) to FILE, for Chrome DevTools.
  * Nothing is asserted on time. The last line is one line of JSON with every figure.
  */
 
@@ -43,6 +45,7 @@ import dc from 'node:diagnostics_channel';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Session } from 'node:inspector/promises';
 import { performance } from 'node:perf_hooks';
 import pLimit from 'p-limit';
 import { log, median, parseFlags, round } from './common.js';
@@ -207,6 +210,21 @@ interface BatchRun {
   readonly fetches: Fetch[];
   readonly requests: number;
   readonly wallMs: number;
+}
+
+/** Starts the inspector's CPU profiler when HMD_BENCH_CPU_PROFILE names a file; returns its stop. */
+async function profileA(): Promise<() => Promise<void>> {
+  const file = process.env.HMD_BENCH_CPU_PROFILE;
+  if (!file) return async () => {};
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.start');
+  return async () => {
+    const { profile } = await session.post('Profiler.stop');
+    writeFileSync(file, JSON.stringify(profile));
+    session.disconnect();
+  };
 }
 
 async function runA(files: string[], s3: S3History, concurrency: number): Promise<BatchRun> {
@@ -381,7 +399,10 @@ async function main(): Promise<void> {
     const ios: IoRun[] = [];
     const onces: IoRun[] = [];
     for (let i = 0; i < o.repeat; i++) {
+      // Only the last A run is profiled: the first warms the JIT.
+      const stop = i === o.repeat - 1 ? await profileA() : async () => {};
       const a = await runA(files, s3, o.concurrency);
+      await stop();
       as.push(a);
       const io = await replayIo(a.fetches, s3, o.concurrency);
       ios.push(io);

@@ -59,6 +59,8 @@ function matching(b: Block, filter: readonly LabelMatcher[], key: string): reado
 
 /** A Queryable caching the blocks of time its selects touch. */
 export class WindowCache implements Queryable {
+  /** Blocks are never written after they are read, and every select answers views of them. */
+  readonly immutableSamples = true;
   readonly stats: WindowCacheStats = { selects: 0, fetches: 0, blocksFetched: 0, blocksHit: 0, bytesRead: 0, samplesHeld: 0 };
   private readonly blockMs: number;
   private readonly maxSamples: number;

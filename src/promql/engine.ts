@@ -14,6 +14,7 @@ import { atTime, Evaluator, subqueryGrid, type QueryTimes } from './eval/evaluat
 import { dropMetricName, compareLabels, labelsKey } from '../storage/labels.js';
 import type { Queryable, Series } from '../storage/queryable.js';
 import { duplicateLabelsetError, mergeSameLabels, presentPoints } from './eval/series.js';
+import { RangeMemo } from './eval/range-memo.js';
 import { makeGrid, type EvalValue, type StepGrid, type StepSeries } from './eval/types.js';
 
 export interface EngineOptions {
@@ -53,6 +54,8 @@ export class Engine {
   readonly noStepSubqueryInterval: number;
   readonly delayedNameRemoval: boolean;
   private readonly now: () => number;
+  /** Range-function outputs over storage with immutable samples, shared by every query of this engine. */
+  readonly rangeMemo = new RangeMemo();
 
   constructor(opts: EngineOptions = {}) {
     this.now = opts.now ?? Date.now;
@@ -118,6 +121,7 @@ export class Engine {
         deadline,
         signal: opts.signal,
         now: this.now,
+        ...(storage.immutableSamples ? { rangeMemo: this.rangeMemo } : {}),
       },
       selected,
       annotations,

@@ -85,7 +85,7 @@ export interface Measurements {
   /** Error ratios of the release scope per burn-rate window, by window length in ms. */
   readonly errorRatios?: ReadonlyMap<number, Measured>;
   /** The SLI's samples over the comparison window, per scope. */
-  readonly samples?: { readonly release: readonly number[]; readonly baseline: readonly number[] };
+  readonly samples?: { readonly release: ArrayLike<number>; readonly baseline: ArrayLike<number> };
   /** Requests in the release scope over the window. */
   readonly traffic?: Measured;
 }
@@ -108,23 +108,51 @@ const fmt = (v: number): string => (Number.isFinite(v) ? String(Math.round(v * 1
 
 /**
  * A reason whose message is written when first read: a backtest judges tens of thousands of
- * evaluations and reads the messages of a few. Spreading or serialising it reads the message.
+ * evaluations and reads the messages of a few. A class (not a literal with a getter) so that
+ * making one is cheap; the message is an own enumerable property once read, so spreading or
+ * serialising a reason reads it.
  */
-function reason(check: Reason['check'], status: Status, values: Reason['values'], message: () => string): Reason {
-  let text: string | undefined;
-  return {
-    check,
-    status,
-    values,
-    get message() {
-      return (text ??= message());
-    },
-  };
+class LazyReason implements Reason {
+  private text: string | undefined;
+  constructor(
+    readonly check: Reason['check'],
+    readonly status: Status,
+    readonly values: Reason['values'],
+    private readonly write: () => string,
+  ) {}
+  get message(): string {
+    return (this.text ??= this.write());
+  }
+  toJSON(): Reason {
+    return { check: this.check, status: this.status, message: this.message, values: this.values };
+  }
 }
+
+function reason(check: Reason['check'], status: Status, values: Reason['values'], message: () => string): Reason {
+  return new LazyReason(check, status, values, message);
+}
+
+/** The policy of a judgement spec, the safe defaults filled in (made once per spec). */
+const policies = new WeakMap<JudgementSpec, DataPolicy>();
+function policyOf(spec: JudgementSpec): DataPolicy {
+  let p = policies.get(spec);
+  if (!p) policies.set(spec, (p = { ...SAFE_POLICY, ...spec.policy }));
+  return p;
+}
+
+/** The worst status among reasons. */
+function worstOf(reasons: readonly Reason[]): Status {
+  let w: Status = 'pass';
+  for (const r of reasons) if (RANK[r.status] > RANK[w]) w = r.status;
+  return w;
+}
+
+/** -x for each x. */
+const negated = (xs: ArrayLike<number>): number[] => Array.from(xs, (v) => -v);
 
 /** Judges one evaluation of one SLO. */
 export function judge(spec: JudgementSpec, m: Measurements): Evaluation {
-  const policy: DataPolicy = { ...SAFE_POLICY, ...spec.policy };
+  const policy = policyOf(spec);
   const reasons: Reason[] = [];
 
   /** The usable value of a measurement, or a reason why not (pushed) and undefined. */
@@ -158,7 +186,7 @@ export function judge(spec: JudgementSpec, m: Measurements): Evaluation {
     const t = usable(m.traffic, 'traffic');
     if (t !== undefined && t < spec.minTraffic) {
       reasons.push({ check: 'traffic', status: policy.noData, message: `only ${fmt(t)} requests in the release scope, fewer than the ${spec.minTraffic} needed to judge`, values: { traffic: t, min: spec.minTraffic } });
-      return { status: worst(reasons.map((r) => r.status)), reasons };
+      return { status: worstOf(reasons), reasons };
     }
   }
 
@@ -204,7 +232,7 @@ export function judge(spec: JudgementSpec, m: Measurements): Evaluation {
     const c = spec.comparison;
     const rel = m.samples?.release ?? [];
     const bas = m.samples?.baseline ?? [];
-    const mw = rel.length >= c.minSamples && bas.length >= c.minSamples ? mannWhitneyU(spec.worse === 'higher' ? rel : rel.map((v) => -v), spec.worse === 'higher' ? bas : bas.map((v) => -v)) : undefined;
+    const mw = rel.length >= c.minSamples && bas.length >= c.minSamples ? mannWhitneyU(spec.worse === 'higher' ? rel : negated(rel), spec.worse === 'higher' ? bas : negated(bas)) : undefined;
     // The old code is as affected as the new: the problem is the fleet's, not the release's.
     fleetWide = increase !== undefined && increase <= c.maxRelativeIncrease;
     if (sli !== undefined && base !== undefined && increase !== undefined && mw) {
@@ -233,9 +261,9 @@ export function judge(spec: JudgementSpec, m: Measurements): Evaluation {
   // tolerated increase). That is not the release's doing, so it may warn but never revert.
   for (const r of absolute) {
     if (r.status === 'fail' && fleetWide) {
-      reasons.push({ ...r, status: 'warn', message: `${r.message}; the baseline is as affected (fleet-wide), so not blamed on the release` });
+      reasons.push({ check: r.check, status: 'warn', message: `${r.message}; the baseline is as affected (fleet-wide), so not blamed on the release`, values: r.values });
     } else reasons.push(r);
   }
   if (reasons.length === 0) reasons.push({ check: 'data', status: policy.noData, message: 'nothing to judge: no SLI value and no check configured', values: {} });
-  return { status: worst(reasons.map((r) => r.status)), reasons };
+  return { status: worstOf(reasons), reasons };
 }

@@ -188,7 +188,7 @@ export async function measureMany(spec: SloSpec, scopes: Scopes, times: readonly
     const ratios = windows.map((w) => column(`the error ratio over ${w / 1000}s`, sliExpr(spec, w, scopes.release)));
     const te = j.minTraffic !== undefined ? trafficExpr(spec, scopes.release) : undefined;
     const traffic = te ? column('the traffic', te) : undefined;
-    let samples: Promise<[number[][], number[][]] | undefined> = Promise.resolve(undefined);
+    let samples: Promise<[ArrayLike<number>[], ArrayLike<number>[]] | undefined> = Promise.resolve(undefined);
     const W = spec.comparisonWindowMs;
     const cs = spec.comparisonStepMs;
     if (j.comparison && scopes.baseline && W && cs) {
@@ -240,7 +240,7 @@ function columnOf(what: string, a: QueryAnswer, times: readonly number[]): Measu
 }
 
 /** What `samplesOf` makes of each window [t - W, t] of a range answer; undefined when partial. */
-function windowsOf(a: QueryAnswer, times: readonly number[], W: number): number[][] | undefined {
+function windowsOf(a: QueryAnswer, times: readonly number[], W: number): ArrayLike<number>[] | undefined {
   if (a.missingEngines && a.missingEngines.length > 0) return undefined;
   if (a.value.type !== 'matrix') return undefined;
   const series = a.value.series;
@@ -264,9 +264,15 @@ function windowsOf(a: QueryAnswer, times: readonly number[], W: number): number[
     }
     // One series: its values; none or several: no samples (as a failed range would give).
     if (count !== 1) return [];
-    const out: number[] = [];
     const vs = series[only]!.values;
-    for (let i = lo[only]!; i < hi[only]!; i++) if (!Number.isNaN(vs[i]!)) out.push(vs[i]!);
+    const a0 = lo[only]!;
+    const b0 = hi[only]!;
+    let nan = false;
+    for (let i = a0; i < b0; i++) if (vs[i] !== vs[i]) nan = true;
+    // A view when every value is a number (the usual case: no copy per evaluation).
+    if (!nan) return vs.subarray(a0, b0);
+    const out: number[] = [];
+    for (let i = a0; i < b0; i++) if (!Number.isNaN(vs[i]!)) out.push(vs[i]!);
     return out;
   });
 }

@@ -4,6 +4,14 @@
  * the normal approximation, tie correction and continuity correction, and its effect size.
  */
 
+// W. J. Cody's coefficients, made once (erfc runs at every comparison of every evaluation).
+const P0 = [3.1611237438705656, 113.86415415105016, 377.485237685302, 3209.3775891384694, 0.18577770618460315];
+const Q0 = [23.601290952344122, 244.02463793444417, 1282.6165260773723, 2844.236833439171];
+const P1 = [0.5641884969886701, 8.883149794388377, 66.11919063714163, 298.635138197400, 881.952221241769, 1712.04761263407, 2051.07837782607, 1230.339354797997, 2.1531153547440383e-8];
+const Q1 = [15.744926110709835, 117.6939508913125, 537.1811018620099, 1621.3895745666903, 3290.7992357334597, 4362.619090143247, 3439.3676741437216, 1230.3393548037495];
+const P2 = [0.30532663496123236, 0.36034489994980445, 0.12578172611122926, 0.016083785148742275, 6.587491615298378e-4, 0.016315387137302097];
+const Q2 = [2.568520192289822, 1.8729528499234604, 0.5279051029514285, 0.06051834131244132, 0.0023352049762686918];
+
 /** The complementary error function, to ~1e-15 relative (W. J. Cody's rational approximations). */
 export function erfc(x: number): number {
   if (Number.isNaN(x)) return NaN;
@@ -12,15 +20,15 @@ export function erfc(x: number): number {
   if (ax < 0.5) {
     // erf by its series-like rational form near 0.
     const t = x * x;
-    const p = [3.1611237438705656, 113.86415415105016, 377.485237685302, 3209.3775891384694, 0.18577770618460315];
-    const q = [23.601290952344122, 244.02463793444417, 1282.6165260773723, 2844.236833439171];
+    const p = P0;
+    const q = Q0;
     const num = (((p[4]! * t + p[0]!) * t + p[1]!) * t + p[2]!) * t + p[3]!;
     const den = (((t + q[0]!) * t + q[1]!) * t + q[2]!) * t + q[3]!;
     return 1 - (x * num) / den;
   }
   if (ax < 4) {
-    const p = [0.5641884969886701, 8.883149794388377, 66.11919063714163, 298.635138197400, 881.952221241769, 1712.04761263407, 2051.07837782607, 1230.339354797997, 2.1531153547440383e-8];
-    const q = [15.744926110709835, 117.6939508913125, 537.1811018620099, 1621.3895745666903, 3290.7992357334597, 4362.619090143247, 3439.3676741437216, 1230.3393548037495];
+    const p = P1;
+    const q = Q1;
     let num = p[8]! * ax;
     let den = ax;
     for (let i = 0; i < 7; i++) {
@@ -29,8 +37,8 @@ export function erfc(x: number): number {
     }
     r = (num + p[7]!) / (den + q[7]!);
   } else {
-    const p = [0.30532663496123236, 0.36034489994980445, 0.12578172611122926, 0.016083785148742275, 6.587491615298378e-4, 0.016315387137302097];
-    const q = [2.568520192289822, 1.8729528499234604, 0.5279051029514285, 0.06051834131244132, 0.0023352049762686918];
+    const p = P2;
+    const q = Q2;
     const z = 1 / (ax * ax);
     let num = p[5]! * z;
     let den = z;
@@ -67,20 +75,30 @@ export interface MannWhitney {
   readonly effect: number;
 }
 
-/** Two scratch buffers, grown as needed: the test runs at every evaluation of a backtest. */
-const scratch: Float64Array[] = [new Float64Array(64), new Float64Array(64)];
+/**
+ * Two scratch buffers, grown as needed, with a view of each length asked for: the test runs at
+ * every evaluation of a backtest, on windows of the same few lengths.
+ */
+const scratch: { buf: Float64Array; views: Float64Array[] }[] = [
+  { buf: new Float64Array(64), views: [] },
+  { buf: new Float64Array(64), views: [] },
+];
 
 /** The numbers of `xs` without NaNs, sorted, in scratch buffer `k` (valid until the next call). */
-function sortedNumbers(xs: readonly number[], k: 0 | 1): Float64Array {
-  if (scratch[k]!.length < xs.length) scratch[k] = new Float64Array(xs.length * 2);
-  const buf = scratch[k]!;
+function sortedNumbers(xs: ArrayLike<number>, k: 0 | 1): Float64Array {
+  let s = scratch[k]!;
+  if (s.buf.length < xs.length) s = scratch[k] = { buf: new Float64Array(xs.length * 2), views: [] };
+  const buf = s.buf;
   let n = 0;
-  for (const v of xs) if (!Number.isNaN(v)) buf[n++] = v;
-  return buf.subarray(0, n).sort();
+  for (let i = 0; i < xs.length; i++) {
+    const v = xs[i]!;
+    if (v === v) buf[n++] = v;
+  }
+  return (s.views[n] ??= buf.subarray(0, n)).sort();
 }
 
 /** The Mann-Whitney U test of `a` against `b` (NaNs dropped). Undefined when either is empty. */
-export function mannWhitneyU(a: readonly number[], b: readonly number[]): MannWhitney | undefined {
+export function mannWhitneyU(a: ArrayLike<number>, b: ArrayLike<number>): MannWhitney | undefined {
   const xs = sortedNumbers(a, 0);
   const ys = sortedNumbers(b, 1);
   const n1 = xs.length;

@@ -99,21 +99,49 @@ export interface StageVerdict {
  */
 export function stageVerdict(outcomes: readonly SloOutcome[], revertWeight = 0.5): StageVerdict {
   const counted = outcomes.filter((o) => !o.dryRun);
-  const line = (o: SloOutcome) => `${o.dryRun ? '[dry-run] ' : ''}${o.name}: ${o.summary.status} (${o.summary.message})${o.summary.reasons.length ? ': ' + o.summary.reasons.filter((r) => r.status !== 'pass').map((r) => r.message).join('; ') : ''}`;
-  if (counted.length === 0) return { verdict: 'pause', reasons: ['no SLO counts towards the decision (all dry-run or none given)', ...outcomes.map(line)] };
+  if (counted.length === 0) return new Decided('pause', outcomes, [], 'no SLO counts towards the decision (all dry-run or none given)');
   const total = counted.reduce((a, o) => a + (o.weight ?? 1), 0);
   const failing = counted.filter((o) => o.summary.status === 'fail');
   const failWeight = failing.reduce((a, o) => a + (o.weight ?? 1), 0);
-  const order = (v: Verdict, deciding: readonly SloOutcome[], head: string): StageVerdict => ({
-    verdict: v,
-    reasons: [head, ...deciding.map(line), ...outcomes.filter((o) => !deciding.includes(o)).map(line)],
-  });
   const critical = failing.filter((o) => o.critical);
-  if (critical.length > 0) return order('revert', critical, `revert: critical SLO ${critical.map((o) => o.name).join(', ')} failed`);
+  if (critical.length > 0) return new Decided('revert', outcomes, critical, `revert: critical SLO ${critical.map((o) => o.name).join(', ')} failed`);
   if (total > 0 && failWeight / total >= revertWeight) {
-    return order('revert', failing, `revert: failing SLOs carry ${Math.round((failWeight / total) * 100)}% of the weight (>= ${Math.round(revertWeight * 100)}%)`);
+    return new Decided('revert', outcomes, failing, `revert: failing SLOs carry ${Math.round((failWeight / total) * 100)}% of the weight (>= ${Math.round(revertWeight * 100)}%)`);
   }
   const unsure = counted.filter((o) => o.summary.status !== 'pass');
-  if (unsure.length > 0) return order('pause', unsure, `pause: ${unsure.map((o) => `${o.name} ${o.summary.status}`).join(', ')}`);
-  return order('continue', [], 'continue: every SLO passes');
+  if (unsure.length > 0) return new Decided('pause', outcomes, unsure, `pause: ${unsure.map((o) => `${o.name} ${o.summary.status}`).join(', ')}`);
+  return new Decided('continue', outcomes, [], 'continue: every SLO passes');
+}
+
+/** One SLO's line in a verdict's reasons. */
+function line(o: SloOutcome): string {
+  const why = o.summary.reasons.length
+    ? ': ' +
+      o.summary.reasons
+        .filter((r) => r.status !== 'pass')
+        .map((r) => r.message)
+        .join('; ')
+    : '';
+  return `${o.dryRun ? '[dry-run] ' : ''}${o.name}: ${o.summary.status} (${o.summary.message})${why}`;
+}
+
+/**
+ * A verdict whose reason lines are written when first read: a backtest decides at every
+ * evaluation and reads the reasons of a few. The head line is made with the decision.
+ */
+class Decided implements StageVerdict {
+  private lines: readonly string[] | undefined;
+  constructor(
+    readonly verdict: Verdict,
+    private readonly outcomes: readonly SloOutcome[],
+    private readonly deciding: readonly SloOutcome[],
+    private readonly head: string,
+  ) {}
+  /** The head, then the deciding SLOs' lines, then the others'. */
+  get reasons(): readonly string[] {
+    return (this.lines ??= [this.head, ...this.deciding.map(line), ...this.outcomes.filter((o) => !this.deciding.includes(o)).map(line)]);
+  }
+  toJSON(): StageVerdict {
+    return { verdict: this.verdict, reasons: this.reasons };
+  }
 }

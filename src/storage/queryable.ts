@@ -40,6 +40,12 @@ export interface SelectResult {
 
 /** A source of series. Implementations must return series sorted by labels, each once. */
 export interface Queryable {
+  /**
+   * True when the sample arrays of the answers are never written after and are shared between
+   * selects (the same series comes back as views of the same buffers): the engine may then
+   * remember what it computed from them, keyed by the buffers.
+   */
+  readonly immutableSamples?: boolean;
   select(req: SelectRequest, signal?: AbortSignal): Promise<SelectResult>;
   labelNames?(matchers: readonly LabelMatcher[], mint: number, maxt: number): Promise<string[]>;
   labelValues?(name: string, matchers: readonly LabelMatcher[], mint: number, maxt: number): Promise<string[]>;

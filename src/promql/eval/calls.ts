@@ -7,13 +7,14 @@ import { compileAnchored, expandTemplate } from '../../storage/regex.js';
 import { DATE_FUNCTIONS } from '../functions/date.js';
 import { bucketQuantile } from '../functions/histogram.js';
 import { clampValue, MATH_FUNCTIONS, roundTo } from '../functions/math.js';
-import { RANGE_FUNCTIONS } from '../functions/range.js';
+import { RANGE_FUNCTIONS, RANGE_KERNELS } from '../functions/range.js';
+import { RangeMemo } from './range-memo.js';
 import type { Window } from '../functions/window.js';
 import { FUNCTIONS } from '../signatures.js';
 import { formatG } from '../../util/gofloat.js';
 import type { Evaluator } from './evaluator.js';
 import { assertDistinctLabels, dropName, mergeSameLabels, shareName } from './series.js';
-import type { EvalValue, MatrixValue, StepGrid, StepSeries, VectorValue } from './types.js';
+import type { EvalValue, MatrixValue, RangeSeries, StepGrid, StepSeries, VectorValue } from './types.js';
 
 function unwrap(e: Expr): Expr {
   while (e.kind === 'ParenExpr') e = e.expr;
@@ -157,7 +158,7 @@ const KEEPS_NAME = new Set(['last_over_time', 'first_over_time']);
 const COUNTER_SUFFIXES = ['_total', '_sum', '_count', '_bucket'];
 
 function rangeCall(ev: Evaluator, e: Call, m: MatrixValue, scalars: (Float64Array | undefined)[], grid: StepGrid): VectorValue {
-  const fn = RANGE_FUNCTIONS.get(e.func)!;
+  const fn = RANGE_KERNELS.get(e.func)!;
   const n = grid.n;
   const delayed = ev.ctx.opts.delayedNameRemoval;
   const keepName = KEEPS_NAME.has(e.func);
@@ -168,6 +169,16 @@ function rangeCall(ev: Evaluator, e: Call, m: MatrixValue, scalars: (Float64Arra
   const ends = m.ends;
   const checkCounter = e.func === 'rate' || e.func === 'increase';
   let processed = 0;
+  const checkName = (rs: RangeSeries) => {
+    if (!checkCounter) return;
+    const metric = getLabel(rs.labels, METRIC_NAME);
+    if (metric !== '' && !COUNTER_SUFFIXES.some((s) => metric.endsWith(s))) {
+      ev.ctx.annotations.info(`metric might not be a counter, name does not end in _total/_sum/_count/_bucket: ${JSON.stringify(metric)}`, e.args[0]!.pos);
+    }
+  };
+  // Functions of the samples alone (no scalar argument, no evaluation time) are remembered
+  // across queries when the storage allows it.
+  const memo = scalarArgs.length === 0 && e.func !== 'predict_linear' ? ev.ctx.opts.rangeMemo : undefined;
   // One slab for all outputs: views are far cheaper than a buffer per series.
   const slabV = new Float64Array(n * m.series.length);
   const slabP = new Uint8Array(n * m.series.length);
@@ -178,6 +189,17 @@ function rangeCall(ev: Evaluator, e: Call, m: MatrixValue, scalars: (Float64Arra
     const len = ts.length;
     const values = slabV.subarray(used, used + n);
     const present = slabP.subarray(used, used + n);
+    const key = memo ? RangeMemo.key(e.func, m.range, ends, ts, rs.vs) : '';
+    const recalled = memo ? memo.recall(ts, rs.vs, key, values, present) : -1;
+    if (recalled >= 0) {
+      processed += recalled;
+      if (!present.includes(1)) continue;
+      used += n;
+      out.push({ labels: !keepName && !delayed ? dropMetricName(rs.labels) : rs.labels, values, present, dropName: !keepName || rs.dropName });
+      checkName(rs);
+      continue;
+    }
+    const before = processed;
     // Every field present from the start (resets too): one object shape for the kernels.
     const w: Window = { ts, vs: rs.vs, lo: 0, hi: 0, start: 0, end: 0, range: m.range, resets: undefined };
     let lo = 0;
@@ -197,27 +219,15 @@ function rangeCall(ev: Evaluator, e: Call, m: MatrixValue, scalars: (Float64Arra
       // predict_linear's regression is anchored at the evaluation time itself.
       if (e.func === 'predict_linear') args[scalarArgs.length] = grid.times[i]!;
       processed += hi - lo;
-      const r = fn(w, args);
-      if (r === undefined) continue;
-      values[i] = r;
+      if (!fn(w, args, values, i)) continue;
       present[i] = 1;
       any = true;
     }
+    memo?.remember(ts, rs.vs, key, values, present, processed - before);
     if (!any) continue;
     used += n;
-    const dropping = !keepName;
-    out.push({
-      labels: dropping && !delayed ? dropMetricName(rs.labels) : rs.labels,
-      values,
-      present,
-      dropName: dropping || rs.dropName,
-    });
-    if (checkCounter) {
-      const metric = getLabel(rs.labels, METRIC_NAME);
-      if (metric !== '' && !COUNTER_SUFFIXES.some((s) => metric.endsWith(s))) {
-        ev.ctx.annotations.info(`metric might not be a counter, name does not end in _total/_sum/_count/_bucket: ${JSON.stringify(metric)}`, e.args[0]!.pos);
-      }
-    }
+    out.push({ labels: !keepName && !delayed ? dropMetricName(rs.labels) : rs.labels, values, present, dropName: !keepName || rs.dropName });
+    checkName(rs);
   }
   ev.ctx.processed(processed);
   if (!delayed && !keepName && !shareName(m.series)) assertDistinctLabels(out);

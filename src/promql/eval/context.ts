@@ -7,6 +7,7 @@ import type { Series } from '../../storage/queryable.js';
 import type { VectorSelector } from '../ast.js';
 import { PromQLError, positionString } from '../errors.js';
 import type { PosRange } from '../ast.js';
+import type { RangeMemo } from './range-memo.js';
 
 /** Annotations collected during evaluation, as Prometheus reports them. */
 export class Annotations {
@@ -39,6 +40,8 @@ export interface EvalOptions {
   readonly signal: AbortSignal | undefined;
   /** The clock the deadline is on. */
   readonly now: () => number;
+  /** Where range-function outputs are remembered across queries (storage that never changes). */
+  readonly rangeMemo?: RangeMemo;
 }
 
 /** Shared state of one query evaluation. */

@@ -23,7 +23,7 @@ import { PromQLError } from '../errors.js';
 import { formatF } from '../../util/gofloat.js';
 import { kahanComp, kahanSum } from './kahan.js';
 import { medianAbsoluteDeviation, quantile } from './quantile.js';
-import type { RangeFunction, Window } from './window.js';
+import type { RangeFunction, ResetIndex, Window } from './window.js';
 
 /** Go's time.Duration.Seconds() for a duration of `ms` milliseconds: whole seconds plus nanoseconds / 1e9. */
 export function durationSeconds(ms: number): number {
@@ -38,23 +38,30 @@ export function durationSeconds(ms: number): number {
  * sample is within 1.1 average intervals of them (else by half an interval), never extrapolating
  * a counter below zero; per second when `isRate`.
  */
-function extrapolatedRate(w: Window, isCounter: boolean, isRate: boolean): number | undefined {
+function extrapolatedRate(w: Window, isCounter: boolean, isRate: boolean, out: Float64Array, i: number): boolean {
   const { ts, vs, lo, hi } = w;
   const n = hi - lo;
-  if (n < 2) return undefined;
+  if (n < 2) return false;
   const firstT = ts[lo]!;
   const lastT = ts[hi - 1]!;
   const first = vs[lo]!;
   let result = vs[hi - 1]! - first;
-  // Most windows hold no reset: the count tells so in O(1), and only windows with one are
-  // scanned, adding the resets one by one in Prometheus's order (so sums stay bit-identical).
-  if (isCounter && resetsBetween(w) !== 0) {
-    // A drop is a reset: the counter restarted from 0, so the value before it was gained too.
-    let prev = first;
-    for (let i = lo + 1; i < hi; i++) {
-      const cur = vs[i]!;
-      if (cur < prev) result += prev;
-      prev = cur;
+  // Most windows hold no reset, and the others a few: an index of the series' resets (made from
+  // the third step of a range query on) finds them without scanning the window. They are added
+  // one by one in Prometheus's order, so sums stay bit-identical.
+  if (isCounter) {
+    const r = resetIndex(w);
+    if (r === undefined) {
+      // A drop is a reset: the counter restarted from 0, so the value before it was gained too.
+      let prev = first;
+      for (let i = lo + 1; i < hi; i++) {
+        const cur = vs[i]!;
+        if (cur < prev) result += prev;
+        prev = cur;
+      }
+    } else {
+      // Drops at lo+1 .. hi-1 are those ranked rank[lo] .. rank[hi-1]-1.
+      for (let k = r.rank[lo]!, end = r.rank[hi - 1]!; k < end; k++) result += vs[r.at[k]! - 1]!;
     }
   }
   let durationToStart = (firstT - w.start) / 1000;
@@ -72,28 +79,35 @@ function extrapolatedRate(w: Window, isCounter: boolean, isRate: boolean): numbe
   if (durationToEnd >= extrapolationThreshold) durationToEnd = averageDurationBetweenSamples / 2;
   let factor = (sampledInterval + durationToStart + durationToEnd) / sampledInterval;
   if (isRate) factor /= durationSeconds(w.range);
-  return result * factor;
+  out[i] = result * factor;
+  return true;
 }
 
 /**
- * Drops (vs[i] < vs[i-1]) at indices lo+1 .. hi-1, or -1 for "not counted: scan". A window
+ * The series' drops (vs[i] < vs[i-1]), indexed, or undefined for "not indexed: scan". A window
  * asked once or twice (an instant query) is scanned; from the third step of a range query over
- * the same series on, a prefix count kept on the window answers in O(1) instead of O(window).
+ * the same series on, the index answers in O(resets in the window) instead of O(window).
  */
-function resetsBetween(w: Window): number {
+function resetIndex(w: Window): ResetIndex | undefined {
   const c = w.resets;
   if (c === undefined || typeof c === 'number') {
     if ((c ?? 0) < 2) {
       w.resets = (c ?? 0) + 1;
-      return -1;
+      return undefined;
     }
     const vs = w.vs;
-    const p = new Int32Array(vs.length);
-    for (let i = 1; i < vs.length; i++) p[i] = p[i - 1]! + (vs[i]! < vs[i - 1]! ? 1 : 0);
-    w.resets = p;
-    return p[w.hi - 1]! - p[w.lo]!;
+    // rank[i]: drops at indices 1..i; at[k]: the index of the k-th drop.
+    const rank = new Int32Array(vs.length);
+    let n = 0;
+    for (let i = 1; i < vs.length; i++) {
+      if (vs[i]! < vs[i - 1]!) n++;
+      rank[i] = n;
+    }
+    const at = new Int32Array(n);
+    for (let i = 1, k = 0; i < vs.length; i++) if (vs[i]! < vs[i - 1]!) at[k++] = i;
+    return (w.resets = { rank, at });
   }
-  return c[w.hi - 1]! - c[w.lo]!;
+  return c;
 }
 
 /** irate and idelta (Prometheus's instantValue): the last two samples only; a drop counts as a reset for irate. */
@@ -344,11 +358,13 @@ const nonEmpty =
   (w) =>
     w.hi > w.lo ? f(w) : undefined;
 
+const one = new Float64Array(1);
+
 /** The range-vector functions by name; see the file header for the argument conventions. */
 export const RANGE_FUNCTIONS: ReadonlyMap<string, RangeFunction> = new Map<string, RangeFunction>([
-  ['rate', (w) => extrapolatedRate(w, true, true)],
-  ['increase', (w) => extrapolatedRate(w, true, false)],
-  ['delta', (w) => extrapolatedRate(w, false, false)],
+  ['rate', (w) => (extrapolatedRate(w, true, true, one, 0) ? one[0] : undefined)],
+  ['increase', (w) => (extrapolatedRate(w, true, false, one, 0) ? one[0] : undefined)],
+  ['delta', (w) => (extrapolatedRate(w, false, false, one, 0) ? one[0] : undefined)],
   ['irate', (w) => instantValue(w, true)],
   ['idelta', (w) => instantValue(w, false)],
   ['deriv', deriv],
@@ -373,3 +389,28 @@ export const RANGE_FUNCTIONS: ReadonlyMap<string, RangeFunction> = new Map<strin
   ['mad_over_time', nonEmpty((w) => medianAbsoluteDeviation(w.vs, w.lo, w.hi))],
   ['double_exponential_smoothing', doubleExponentialSmoothing],
 ]);
+
+/**
+ * A range function that writes its output for step `i` into `out[i]` and says whether there is
+ * one: the evaluator's form, which keeps a float result out of the heap (a kernel returning
+ * `number | undefined` boxes every value, millions per backtest batch).
+ */
+export type RangeKernel = (w: Window, args: readonly number[], out: Float64Array, i: number) => boolean;
+
+/** RANGE_FUNCTIONS in the evaluator's form: rate, increase and delta natively, the rest adapted. */
+export const RANGE_KERNELS: ReadonlyMap<string, RangeKernel> = new Map(
+  [...RANGE_FUNCTIONS].map(([name, f]): [string, RangeKernel] => {
+    if (name === 'rate') return [name, (w, _a, out, i) => extrapolatedRate(w, true, true, out, i)];
+    if (name === 'increase') return [name, (w, _a, out, i) => extrapolatedRate(w, true, false, out, i)];
+    if (name === 'delta') return [name, (w, _a, out, i) => extrapolatedRate(w, false, false, out, i)];
+    return [
+      name,
+      (w, args, out, i) => {
+        const r = f(w, args);
+        if (r === undefined) return false;
+        out[i] = r;
+        return true;
+      },
+    ];
+  }),
+);

@@ -16,9 +16,15 @@ export interface Window {
   range: number;
   /**
    * Scratch of the functions across the steps of one series (the evaluator reuses one Window
-   * per series): how often rate was asked, then the prefix count of its resets.
+   * per series): how often rate was asked, then the index of its resets.
    */
-  resets?: number | Int32Array;
+  resets?: number | ResetIndex;
+}
+
+/** Where a series' values drop (counter resets): rank[i] drops at indices 1..i, at[k] the index of the k-th. */
+export interface ResetIndex {
+  readonly rank: Int32Array;
+  readonly at: Int32Array;
 }
 
 /**

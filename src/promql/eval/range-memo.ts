@@ -1,0 +1,52 @@
+/**
+ * Results of range functions per series, remembered across queries. A batch of backtests asks
+ * for the same series' rate over the same steps many times (every scope that holds the series,
+ * the errors that are part of the total, the baseline of one backtest that is the release of
+ * another). Over storage whose sample arrays never change and are shared between selects (the
+ * backtest window cache), a series is known by its arrays: the same views of the same buffers
+ * hold the same samples, so the output over the same window ends is the same.
+ */
+
+/** One series' output over the steps of one call. */
+interface Entry {
+  readonly values: Float64Array;
+  readonly present: Uint8Array;
+  /** Samples the call read (the query stats count them on a hit too). */
+  readonly processed: number;
+}
+
+/** Remembered outputs, keyed by the series' buffers (dropped with them) and the call. */
+export class RangeMemo {
+  private readonly byBuffers = new WeakMap<ArrayBufferLike, WeakMap<ArrayBufferLike, Map<string, Entry>>>();
+  hits = 0;
+  misses = 0;
+
+  /** The key of a call of `func` over `range` at window ends `ends` on samples `ts`/`vs`. */
+  static key(func: string, range: number, ends: Float64Array, ts: Float64Array, vs: Float64Array): string {
+    // The ends are a regular grid (or one repeated time, with @): first, last and count fix them.
+    return `${func}|${range}|${ends[0]}|${ends[ends.length - 1]}|${ends.length}|${ts.byteOffset}|${ts.length}|${vs.byteOffset}`;
+  }
+
+  /** Copies a remembered output into `values`/`present`; returns the samples it read, or -1 when not remembered. */
+  recall(ts: Float64Array, vs: Float64Array, key: string, values: Float64Array, present: Uint8Array): number {
+    const e = this.byBuffers.get(ts.buffer)?.get(vs.buffer)?.get(key);
+    if (!e) {
+      this.misses++;
+      return -1;
+    }
+    this.hits++;
+    // Copied out: later stages of a query may write into the series they are given.
+    values.set(e.values);
+    present.set(e.present);
+    return e.processed;
+  }
+
+  /** Remembers a copy of an output. */
+  remember(ts: Float64Array, vs: Float64Array, key: string, values: Float64Array, present: Uint8Array, processed: number): void {
+    let inner = this.byBuffers.get(ts.buffer);
+    if (!inner) this.byBuffers.set(ts.buffer, (inner = new WeakMap()));
+    let m = inner.get(vs.buffer);
+    if (!m) inner.set(vs.buffer, (m = new Map()));
+    m.set(key, { values: values.slice(), present: present.slice(), processed });
+  }
+}
