@@ -171,7 +171,10 @@ export async function replay(spec: BacktestSpec, slos: readonly SloSpec[], q: Qu
     measured.set(stage, stage.measureMany(times, q).then((rows) => new Map(times.map((t, i) => [t, rows[i]!]))));
   };
   const evaluate = async (stage: Stage, name: string, t: number) => {
-    const row = (await measured.get(stage))?.get(t);
+    const rows = await measured.get(stage);
+    const row = rows?.get(t);
+    // Judged once: let the row go (a stage holds hundreds).
+    rows?.delete(t);
     const v = row ? stage.judgeAt(t, row) : await stage.evaluate(t, q);
     evaluations.push({
       at: t,
@@ -179,7 +182,10 @@ export async function replay(spec: BacktestSpec, slos: readonly SloSpec[], q: Qu
       verdict: v.verdict,
       slos: stage.slos.map((s) => {
         const e = s.evaluations[s.evaluations.length - 1]!;
-        return { name: s.spec.name, status: e.status, ...(e.sli !== undefined ? { sli: e.sli } : {}), ...(e.baseline !== undefined ? { baseline: e.baseline } : {}) };
+        const r: { name: string; status: Status; sli?: number; baseline?: number } = { name: s.spec.name, status: e.status };
+        if (e.sli !== undefined) r.sli = e.sli;
+        if (e.baseline !== undefined) r.baseline = e.baseline;
+        return r;
       }),
     });
     if (v.verdict === 'revert' && !revert) revert = { at: t, stage: name, reasons: v.reasons };

@@ -147,6 +147,40 @@ function worstOf(reasons: readonly Reason[]): Status {
   return w;
 }
 
+/** The usable value of a measurement, or a reason why not (pushed) and undefined. */
+function usableValue(x: Measured | undefined, what: string, policy: DataPolicy, reasons: Reason[]): number | undefined {
+  if (!x) return undefined;
+  switch (x.kind) {
+    case 'value':
+      if (x.value === x.value) return x.value;
+      reasons.push({ check: 'data', status: policy.noData, message: `${what}: no data`, values: {} });
+      return undefined;
+    case 'partial':
+      if (policy.partial === 'use' && x.value !== undefined && !Number.isNaN(x.value)) return x.value;
+      reasons.push({
+        check: 'data',
+        status: policy.partial === 'fail' ? 'fail' : 'no-data',
+        message: `${what}: partial answer, engines ${x.missing.join(', ')} missing; not judged as healthy`,
+        values: { missing: x.missing.join(',') },
+      });
+      return undefined;
+    case 'empty':
+      reasons.push({ check: 'data', status: policy.noData, message: `${what}: no data`, values: {} });
+      return undefined;
+    case 'error':
+      reasons.push({ check: 'data', status: policy.error, message: `${what}: query failed: ${x.message}`, values: {} });
+      return undefined;
+  }
+}
+
+/** What a burn-rate rule's two measurements are called in reasons (made once per rule). */
+const ruleNames = new WeakMap<BurnRateRule, readonly [string, string]>();
+function ruleLabels(rule: BurnRateRule): readonly [string, string] {
+  let l = ruleNames.get(rule);
+  if (!l) ruleNames.set(rule, (l = [`error ratio over ${rule.longMs / 1000}s`, `error ratio over ${rule.shortMs / 1000}s`]));
+  return l;
+}
+
 /** -x for each x. */
 const negated = (xs: ArrayLike<number>): number[] => Array.from(xs, (v) => -v);
 
@@ -154,31 +188,7 @@ const negated = (xs: ArrayLike<number>): number[] => Array.from(xs, (v) => -v);
 export function judge(spec: JudgementSpec, m: Measurements): Evaluation {
   const policy = policyOf(spec);
   const reasons: Reason[] = [];
-
-  /** The usable value of a measurement, or a reason why not (pushed) and undefined. */
-  const usable = (x: Measured | undefined, what: string): number | undefined => {
-    if (!x) return undefined;
-    switch (x.kind) {
-      case 'value':
-        if (Number.isNaN(x.value)) return usable({ kind: 'empty' }, what);
-        return x.value;
-      case 'partial':
-        if (policy.partial === 'use' && x.value !== undefined && !Number.isNaN(x.value)) return x.value;
-        reasons.push({
-          check: 'data',
-          status: policy.partial === 'fail' ? 'fail' : 'no-data',
-          message: `${what}: partial answer, engines ${x.missing.join(', ')} missing; not judged as healthy`,
-          values: { missing: x.missing.join(',') },
-        });
-        return undefined;
-      case 'empty':
-        reasons.push({ check: 'data', status: policy.noData, message: `${what}: no data`, values: {} });
-        return undefined;
-      case 'error':
-        reasons.push({ check: 'data', status: policy.error, message: `${what}: query failed: ${x.message}`, values: {} });
-        return undefined;
-    }
-  };
+  const usable = (x: Measured | undefined, what: string) => usableValue(x, what, policy, reasons);
   const bad = (v: number, limit: number) => (spec.worse === 'higher' ? v > limit : v < limit);
 
   // Minimum traffic first: a scope with too few requests says nothing, whatever its ratio.
@@ -205,8 +215,9 @@ export function judge(spec: JudgementSpec, m: Measurements): Evaluation {
   if (spec.burnRates?.length && spec.objective !== undefined) {
     const budget = 1 - spec.objective;
     for (const rule of spec.burnRates) {
-      const long = usable(m.errorRatios?.get(rule.longMs), `error ratio over ${rule.longMs / 1000}s`);
-      const short = usable(m.errorRatios?.get(rule.shortMs), `error ratio over ${rule.shortMs / 1000}s`);
+      const [longWhat, shortWhat] = ruleLabels(rule);
+      const long = usable(m.errorRatios?.get(rule.longMs), longWhat);
+      const short = usable(m.errorRatios?.get(rule.shortMs), shortWhat);
       if (long === undefined || short === undefined) continue;
       const bl = long / budget;
       const bs = short / budget;

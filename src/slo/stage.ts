@@ -7,7 +7,7 @@
 import { judge, type Evaluation, type Measured, type Measurements } from './judge.js';
 import { measure, measureMany, scopesFor, type QueryFn, type Scopes } from './measure.js';
 import type { SloSpec } from './spec.js';
-import { stageVerdict, summarizeRun, type RunSummary, type StageVerdict, type TimedEvaluation } from './verdict.js';
+import { stageVerdict, summarizeRun, type RunLimits, type RunSummary, type StageVerdict, type TimedEvaluation } from './verdict.js';
 
 /** One evaluation of one SLO, with the SLI values it measured (for charts and reports). */
 export interface StageEvaluation extends TimedEvaluation, Pick<Evaluation, 'reasons'> {
@@ -35,6 +35,9 @@ export interface StageOptions {
    */
   readonly oneShot?: boolean;
 }
+
+/** A one-shot gate's limits: the first evaluation decides. */
+const ONE_SHOT: RunLimits = { initialDelayMs: 0, failureLimit: 0, inconclusiveLimit: 0, errorLimit: 0 };
 
 /** A stage in progress: feed it evaluation times, read its verdict. */
 export class Stage {
@@ -71,8 +74,11 @@ export class Stage {
       const e = judge(s.spec.judgement, m);
       const sli = num(m.sli);
       const base = num(m.baseline);
-      s.evaluations.push({ at: t, status: e.status, reasons: e.reasons, ...(sli !== undefined ? { sli } : {}), ...(base !== undefined ? { baseline: base } : {}) });
-      const limits = this.o.oneShot ? { ...s.spec.evaluation, initialDelayMs: 0, failureLimit: 0, inconclusiveLimit: 0, errorLimit: 0 } : s.spec.evaluation;
+      const ev: { -readonly [K in keyof StageEvaluation]: StageEvaluation[K] } = { at: t, status: e.status, reasons: e.reasons };
+      if (sli !== undefined) ev.sli = sli;
+      if (base !== undefined) ev.baseline = base;
+      s.evaluations.push(ev);
+      const limits = this.o.oneShot ? ONE_SHOT : s.spec.evaluation;
       s.summary = summarizeRun(limits, s.evaluations, this.o.startedAt, t);
     });
     return this.verdict();

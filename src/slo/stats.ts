@@ -90,11 +90,23 @@ function sortedNumbers(xs: ArrayLike<number>, k: 0 | 1): Float64Array {
   if (s.buf.length < xs.length) s = scratch[k] = { buf: new Float64Array(xs.length * 2), views: [] };
   const buf = s.buf;
   let n = 0;
+  if (xs.length > 64) {
+    for (let i = 0; i < xs.length; i++) if (xs[i] === xs[i]) buf[n++] = xs[i]!;
+    return (s.views[n] ??= buf.subarray(0, n)).sort();
+  }
+  // Insertion sort as the values come: comparison windows are a few dozen values, and the
+  // built-in sort allocates a copy on every call.
   for (let i = 0; i < xs.length; i++) {
     const v = xs[i]!;
-    if (v === v) buf[n++] = v;
+    if (v !== v) continue;
+    let j = n++;
+    while (j > 0 && buf[j - 1]! > v) {
+      buf[j] = buf[j - 1]!;
+      j--;
+    }
+    buf[j] = v;
   }
-  return (s.views[n] ??= buf.subarray(0, n)).sort();
+  return (s.views[n] ??= buf.subarray(0, n));
 }
 
 /** The Mann-Whitney U test of `a` against `b` (NaNs dropped). Undefined when either is empty. */
@@ -133,14 +145,21 @@ export function mannWhitneyU(a: ArrayLike<number>, b: ArrayLike<number>): MannWh
   const sd = Math.sqrt(variance);
   const z = sd > 0 ? (u - mean) / sd : 0;
   const zGreater = sd > 0 ? (u - mean - 0.5) / sd : 0;
-  const zTwo = sd > 0 ? (Math.abs(u - mean) - 0.5) / sd : 0;
-  return {
-    u,
-    n1,
-    n2,
-    z,
-    pGreater: sd > 0 ? 1 - normalCdf(zGreater) : 1,
-    pTwoSided: sd > 0 ? Math.min(1, 2 * (1 - normalCdf(Math.max(0, zTwo)))) : 1,
-    effect: u / (n1 * n2),
-  };
+  return new MannWhitneyResult(u, n1, n2, z, sd > 0 ? 1 - normalCdf(zGreater) : 1, u / (n1 * n2), sd > 0 ? (Math.abs(u - mean) - 0.5) / sd : undefined);
+}
+
+/** A test's result; the two-sided p-value (which a judgement does not read) is computed when read. */
+class MannWhitneyResult implements MannWhitney {
+  constructor(
+    readonly u: number,
+    readonly n1: number,
+    readonly n2: number,
+    readonly z: number,
+    readonly pGreater: number,
+    readonly effect: number,
+    private readonly zTwo: number | undefined,
+  ) {}
+  get pTwoSided(): number {
+    return this.zTwo === undefined ? 1 : Math.min(1, 2 * (1 - normalCdf(Math.max(0, this.zTwo))));
+  }
 }
