@@ -16,7 +16,7 @@
 import type { Measurements, Status } from '../slo/judge.js';
 import type { Expr } from '../promql/ast.js';
 import { lowerBound } from '../storage/queryable.js';
-import { scopesFor, sliExpr, type QueryFn, type Scopes } from '../slo/measure.js';
+import { scopesFor, sliExpr, type MeasurementRows, type QueryFn, type Scopes } from '../slo/measure.js';
 import type { SloSpec } from '../slo/spec.js';
 import { Stage } from '../slo/stage.js';
 import type { Verdict } from '../slo/verdict.js';
@@ -166,15 +166,14 @@ export async function replay(spec: BacktestSpec, slos: readonly SloSpec[], q: Qu
 
   // Each stage's evaluations are measured together before they are judged one by one (columnar:
   // one range query per expression instead of one instant query per expression and time).
-  const measured = new Map<Stage, Promise<Map<number, Measurements[]>>>();
+  const measured = new Map<Stage, { times: Map<number, number>; rows: Promise<MeasurementRows<Measurements[]>> }>();
   const prefetch = (stage: Stage, times: number[]) => {
-    measured.set(stage, stage.measureMany(times, q).then((rows) => new Map(times.map((t, i) => [t, rows[i]!]))));
+    measured.set(stage, { times: new Map(times.map((t, i) => [t, i])), rows: stage.measureMany(times, q) });
   };
   const evaluate = async (stage: Stage, name: string, t: number) => {
-    const rows = await measured.get(stage);
-    const row = rows?.get(t);
-    // Judged once: let the row go (a stage holds hundreds).
-    rows?.delete(t);
+    const m = measured.get(stage);
+    const i = m?.times.get(t);
+    const row = m && i !== undefined ? (await m.rows).at(i) : undefined;
     const v = row ? stage.judgeAt(t, row) : await stage.evaluate(t, q);
     evaluations.push({
       at: t,

@@ -164,14 +164,22 @@ export async function measure(spec: SloSpec, scopes: Scopes, t: number, q: Query
   return m;
 }
 
+/** Measurements by index, made when asked for (an array is one; so are measureMany's columns). */
+export interface MeasurementRows<T = Measurements> {
+  readonly length: number;
+  at(i: number): T | undefined;
+}
+
 /**
  * Takes the measurements of many evaluation times at once, columnar: one range query per
  * expression over the times (a range query is the instant query at every step, so each column
- * holds what `measure` would have measured at that time), cut into one Measurements per time.
+ * holds what `measure` would have measured at that time). Each time's Measurements is made when
+ * asked for, from compact columns: a replay holds a whole stage's columns while it judges them
+ * one by one, and objects made per time up front would all live that long.
  * Times must be a regular grid; otherwise, or when a range query fails (it may span data some
  * times do not need), each time is measured on its own, exactly as `measure` does.
  */
-export async function measureMany(spec: SloSpec, scopes: Scopes, times: readonly number[], q: QueryFn): Promise<Measurements[]> {
+export async function measureMany(spec: SloSpec, scopes: Scopes, times: readonly number[], q: QueryFn): Promise<MeasurementRows> {
   if (times.length === 0) return [];
   const step = times.length > 1 ? times[1]! - times[0]! : 60_000;
   const regular = step > 0 && times.every((t, i) => t === times[0]! + i * step);
@@ -188,7 +196,7 @@ export async function measureMany(spec: SloSpec, scopes: Scopes, times: readonly
     const ratios = windows.map((w) => column(`the error ratio over ${w / 1000}s`, sliExpr(spec, w, scopes.release)));
     const te = j.minTraffic !== undefined ? trafficExpr(spec, scopes.release) : undefined;
     const traffic = te ? column('the traffic', te) : undefined;
-    let samples: Promise<[ArrayLike<number>[], ArrayLike<number>[]] | undefined> = Promise.resolve(undefined);
+    let samples: Promise<[SampleWindows, SampleWindows] | undefined> = Promise.resolve(undefined);
     const W = spec.comparisonWindowMs;
     const cs = spec.comparisonStepMs;
     if (j.comparison && scopes.baseline && W && cs) {
@@ -200,54 +208,84 @@ export async function measureMany(spec: SloSpec, scopes: Scopes, times: readonly
     }
     const [s, b, rs, tr, sm] = await Promise.all([sli, base, Promise.all(ratios), traffic, samples]);
     if (j.comparison && scopes.baseline && W && cs && !sm) return one();
-    return times.map((_, i) => {
-      const m: { -readonly [K in keyof Measurements]: Measurements[K] } = { sli: s[i]! };
-      if (b) m.baseline = b[i]!;
-      if (windows.length) m.errorRatios = new Map(windows.map((w, k) => [w, rs[k]![i]!]));
-      if (sm) m.samples = { release: sm[0][i]!, baseline: sm[1][i]! };
-      if (tr) m.traffic = tr[i]!;
-      return m;
-    });
+    return {
+      length: times.length,
+      at(i: number): Measurements | undefined {
+        if (!(i >= 0 && i < times.length)) return undefined;
+        const m: { -readonly [K in keyof Measurements]: Measurements[K] } = { sli: s.at(i) };
+        if (b) m.baseline = b.at(i);
+        if (windows.length) m.errorRatios = new Map(windows.map((w, k) => [w, rs[k]!.at(i)]));
+        if (sm) m.samples = { release: sm[0](i), baseline: sm[1](i) };
+        if (tr) m.traffic = tr.at(i);
+        return m;
+      },
+    };
   } catch {
     return one();
   }
 }
 
+/** One Measured per time of a range answer, made when asked for. */
+interface Column {
+  at(i: number): Measured;
+}
+
+const EMPTY: Measured = { kind: 'empty' };
+
 /** What `single` makes of an instant answer, for each time of a range answer. */
-function columnOf(what: string, a: QueryAnswer, times: readonly number[]): Measured[] {
-  if (a.value.type !== 'matrix') return times.map(() => ({ kind: 'error', message: `${what} returned a ${a.value.type}, not a number` }));
+function columnOf(what: string, a: QueryAnswer, times: readonly number[]): Column {
+  if (a.value.type !== 'matrix') {
+    const e: Measured = { kind: 'error', message: `${what} returned a ${a.value.type}, not a number` };
+    return { at: () => e };
+  }
   const series = a.value.series;
   const cursor = new Array<number>(series.length).fill(0);
   const missing = a.missingEngines && a.missingEngines.length > 0 ? a.missingEngines : undefined;
-  return times.map((t): Measured => {
-    let count = 0;
-    let value: number | undefined;
+  // Per time: how many series answered (0, 1 or more), and the value of the last one.
+  const counts = new Uint32Array(times.length);
+  const values = new Float64Array(times.length);
+  times.forEach((t, i) => {
     for (let k = 0; k < series.length; k++) {
       const ts = series[k]!.timestamps;
       let c = cursor[k]!;
       while (c < ts.length && ts[c]! < t) c++;
       cursor[k] = c;
       if (c < ts.length && ts[c] === t) {
-        count++;
-        value = series[k]!.values[c]!;
+        counts[i]!++;
+        values[i] = series[k]!.values[c]!;
       }
     }
-    if (count > 1) return { kind: 'error', message: `${what} returned ${count} series; aggregate it to one (e.g. sum(...))` };
-    if (missing) return { kind: 'partial', value, missing };
-    if (value === undefined || Number.isNaN(value)) return { kind: 'empty' };
-    return { kind: 'value', value };
   });
+  return {
+    at(i: number): Measured {
+      const count = counts[i]!;
+      if (count > 1) return { kind: 'error', message: `${what} returned ${count} series; aggregate it to one (e.g. sum(...))` };
+      const value = count === 1 ? values[i]! : undefined;
+      if (missing) return { kind: 'partial', value, missing };
+      if (value === undefined || Number.isNaN(value)) return EMPTY;
+      return { kind: 'value', value };
+    },
+  };
 }
 
+/** The samples of each comparison window, by time index, made when asked for. */
+type SampleWindows = (i: number) => ArrayLike<number>;
+
+const NO_SAMPLES: readonly number[] = [];
+
 /** What `samplesOf` makes of each window [t - W, t] of a range answer; undefined when partial. */
-function windowsOf(a: QueryAnswer, times: readonly number[], W: number): ArrayLike<number>[] | undefined {
+function windowsOf(a: QueryAnswer, times: readonly number[], W: number): SampleWindows | undefined {
   if (a.missingEngines && a.missingEngines.length > 0) return undefined;
   if (a.value.type !== 'matrix') return undefined;
   const series = a.value.series;
   const lo = new Array<number>(series.length).fill(0);
   const hi = new Array<number>(series.length).fill(0);
-  return times.map((t) => {
-    let only = -1;
+  // Per time: the one series with samples in the window (-1: none or several), and their span.
+  const only = new Int32Array(times.length);
+  const from = new Uint32Array(times.length);
+  const to = new Uint32Array(times.length);
+  times.forEach((t, i) => {
+    let one = -1;
     let count = 0;
     for (let k = 0; k < series.length; k++) {
       const ts = series[k]!.timestamps;
@@ -259,22 +297,30 @@ function windowsOf(a: QueryAnswer, times: readonly number[], W: number): ArrayLi
       hi[k] = b0;
       if (b0 > a0) {
         count++;
-        only = k;
+        one = k;
       }
     }
     // One series: its values; none or several: no samples (as a failed range would give).
-    if (count !== 1) return [];
-    const vs = series[only]!.values;
-    const a0 = lo[only]!;
-    const b0 = hi[only]!;
+    only[i] = count === 1 ? one : -1;
+    if (count === 1) {
+      from[i] = lo[one]!;
+      to[i] = hi[one]!;
+    }
+  });
+  return (i) => {
+    const k = only[i]!;
+    if (k < 0) return NO_SAMPLES;
+    const vs = series[k]!.values;
+    const a0 = from[i]!;
+    const b0 = to[i]!;
     let nan = false;
-    for (let i = a0; i < b0; i++) if (vs[i] !== vs[i]) nan = true;
-    // A view when every value is a number (the usual case: no copy per evaluation).
+    for (let x = a0; x < b0; x++) if (vs[x] !== vs[x]) nan = true;
+    // A view when every value is a number (the usual case: no copy).
     if (!nan) return vs.subarray(a0, b0);
     const out: number[] = [];
-    for (let i = a0; i < b0; i++) if (!Number.isNaN(vs[i]!)) out.push(vs[i]!);
+    for (let x = a0; x < b0; x++) if (!Number.isNaN(vs[x]!)) out.push(vs[x]!);
     return out;
-  });
+  };
 }
 
 /** Measures and judges one SLO at `t`. */

@@ -5,7 +5,7 @@
  */
 
 import { judge, type Evaluation, type Measured, type Measurements } from './judge.js';
-import { measure, measureMany, scopesFor, type QueryFn, type Scopes } from './measure.js';
+import { measure, measureMany, scopesFor, type MeasurementRows, type QueryFn, type Scopes } from './measure.js';
 import type { SloSpec } from './spec.js';
 import { stageVerdict, summarizeRun, type RunLimits, type RunSummary, type StageVerdict, type TimedEvaluation } from './verdict.js';
 
@@ -62,9 +62,9 @@ export class Stage {
    * Measures every SLO at many times at once (one range query per expression: the replay of a
    * backtest); feed each time's row to `judgeAt`, in time order. Indexed [time][slo].
    */
-  async measureMany(times: readonly number[], q: QueryFn): Promise<Measurements[][]> {
+  async measureMany(times: readonly number[], q: QueryFn): Promise<MeasurementRows<Measurements[]>> {
     const cols = await Promise.all(this.slos.map((s, i) => measureMany(s.spec, this.scopes[i]!, times, q)));
-    return times.map((_, k) => cols.map((c) => c[k]!));
+    return { length: times.length, at: (k) => (k >= 0 && k < times.length ? cols.map((c) => c.at(k)!) : undefined) };
   }
 
   /** Judges every SLO at `t` from its measurements (in the order of the specs) and updates the summaries. */

@@ -246,14 +246,14 @@ S('measureMany gives, time by time, the very measurements measure takes', async 
     for (const [rel, base, what] of cases) {
       const scopes = spec.scope.via ? scopesFor(spec, 'version=v1.6.0', 'version=v1.5.0') : scopesFor(spec, rel, base);
       const many = await measureMany(spec, scopes, times, direct);
-      for (let i = 0; i < times.length; i += 7) assert.equal(plain(many[i]!), plain(await measure(spec, scopes, times[i]!, direct)), `${f}, ${what}, at ${new Date(times[i]!).toISOString()}`);
+      for (let i = 0; i < times.length; i += 7) assert.equal(plain(many.at(i)!), plain(await measure(spec, scopes, times[i]!, direct)), `${f}, ${what}, at ${new Date(times[i]!).toISOString()}`);
     }
   }
   // An SLI returning several series is the same error either way.
   const spec = loadSpec(join(ROOT, 'slo-specs/latency-p99.yaml'));
   const bare = { ...spec, sli: { kind: 'expr' as const, expr: 'rate(http_requests_total[$window])' }, judgement: { worse: 'higher' as const, thresholds: { fail: 1 } } };
   const sc = scopesFor(bare, 'datacenter=dc1,tier=tier1,color=green', undefined);
-  const [m] = await measureMany(bare, sc, [t0], direct);
+  const m = (await measureMany(bare, sc, [t0], direct)).at(0);
   assert.equal(plain(m!), plain(await measure(bare, sc, t0, direct)));
   assert.match(m!.sli.kind === 'error' ? m!.sli.message : '', /returned \d+ series; aggregate it to one/);
 });
