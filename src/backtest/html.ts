@@ -9,7 +9,9 @@
 
 import type { Status } from '../slo/judge.js';
 import type { BatchStats, RunOutcome } from './batch.js';
-import { ms, type ReplayResult, type SloInfo } from './replay.js';
+import type { ReplayResult } from './replay.js';
+import type { SloInfo } from '../slo/info.js';
+import { ms } from '../util/duration.js';
 import { outcomeText, summarizeSettings, type SettingSummary } from './summary.js';
 
 export interface HtmlReportOptions {

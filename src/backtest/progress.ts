@@ -4,7 +4,7 @@
  */
 
 import type { BatchEvent } from './batch.js';
-import { ms } from './replay.js';
+import { ms } from '../util/duration.js';
 import { outcomeText } from './summary.js';
 
 export interface ProgressSink {

@@ -14,6 +14,8 @@
  */
 
 import type { Measurements, Status } from '../slo/judge.js';
+import { sloInfo, type SloInfo } from '../slo/info.js';
+import { ms } from '../util/duration.js';
 import type { Expr } from '../promql/ast.js';
 import { lowerBound } from '../storage/queryable.js';
 import { scopesFor, sliExpr, type MeasurementRows, type QueryFn, type Scopes } from '../slo/measure.js';
@@ -73,18 +75,6 @@ export interface VerdictPoint {
   readonly reasons: readonly string[];
 }
 
-/** What a report needs to know of each SLO: how it is drawn and counted. */
-export interface SloInfo {
-  readonly name: string;
-  readonly worse: 'higher' | 'lower';
-  readonly thresholds?: { readonly warn?: number; readonly fail?: number };
-  readonly objective?: number;
-  /** Error-ratio levels of the burn-rate rules: factor × (1 - objective). */
-  readonly burnRates?: readonly { readonly level: number; readonly factor: number; readonly severity: 'warn' | 'fail'; readonly window: string }[];
-  readonly critical: boolean;
-  readonly dryRun: boolean;
-  readonly weight: number;
-}
 
 export interface ReplayResult {
   readonly name: string;
@@ -345,23 +335,6 @@ async function traceSlis(slos: readonly SloSpec[], stages: readonly StageRecord[
   return parts.flat();
 }
 
-/** The report's view of an SLO spec. */
-export function sloInfo(s: SloSpec): SloInfo {
-  const j = s.judgement;
-  const budget = j.objective !== undefined ? 1 - j.objective : undefined;
-  return {
-    name: s.name,
-    worse: j.worse,
-    ...(j.thresholds ? { thresholds: { ...j.thresholds } } : {}),
-    ...(j.objective !== undefined ? { objective: j.objective } : {}),
-    ...(j.burnRates && budget !== undefined
-      ? { burnRates: j.burnRates.map((b) => ({ level: b.factor * budget, factor: b.factor, severity: b.severity, window: `${ms(b.longMs)}/${ms(b.shortMs)}` })) }
-      : {}),
-    critical: s.critical,
-    dryRun: s.dryRun,
-    weight: s.weight,
-  };
-}
 
 function summarize(
   spec: BacktestSpec,
@@ -432,16 +405,4 @@ function summarize(
     expectations,
     ok: expectations.every((e) => e.ok),
   };
-}
-
-/** Milliseconds as people read a lead or a delay: 4m30s, -2m. */
-export function ms(v: number): string {
-  const sign = v < 0 ? '-' : '';
-  let s = Math.round(Math.abs(v) / 1000);
-  const h = Math.floor(s / 3600);
-  s -= h * 3600;
-  const m = Math.floor(s / 60);
-  s -= m * 60;
-  const out = `${h ? `${h}h` : ''}${m ? `${m}m` : ''}${s || (!h && !m) ? `${s}s` : ''}`;
-  return sign + out;
 }

@@ -5,7 +5,7 @@
  */
 
 import type { RunOutcome } from './batch.js';
-import { ms } from './replay.js';
+import { ms } from '../util/duration.js';
 
 /** One setting's figures over its runs. */
 export interface SettingSummary {

@@ -18,3 +18,15 @@ export function parseModelDuration(s: string): number | undefined {
   for (let k = 0; k < DURATION_UNIT_MS.length; k++) if (m[k + 1] !== undefined) ms += Number(m[k + 1]) * DURATION_UNIT_MS[k]!;
   return ms <= MAX_DURATION_MS ? ms : undefined;
 }
+
+/** Milliseconds as people read a lead or a delay: 4m30s, -2m. */
+export function ms(v: number): string {
+  const sign = v < 0 ? '-' : '';
+  let s = Math.round(Math.abs(v) / 1000);
+  const h = Math.floor(s / 3600);
+  s -= h * 3600;
+  const m = Math.floor(s / 60);
+  s -= m * 60;
+  const out = `${h ? `${h}h` : ''}${m ? `${m}m` : ''}${s || (!h && !m) ? `${s}s` : ''}`;
+  return sign + out;
+}
