@@ -10,6 +10,8 @@ import { gateCommand, GATE_EXIT } from './gate.js';
 import { backtestCommand } from './backtest.js';
 import { importCommand } from './import.js';
 import { fixturesCommand } from './fixtures.js';
+import { daemonCommand } from './daemon.js';
+import { rolloutCommand, ROLLOUT_EXIT } from './rollout.js';
 import { packageVersion } from './options.js';
 
 const EPILOGUE = `Exit codes:
@@ -20,7 +22,9 @@ const EPILOGUE = `Exit codes:
 
 hmd gate has its own: 0 continue, 1 revert, 2 pause, 3 error.
 hmd backtest: 0 every expectation held, 1 some did not, 2 usage, 3 a backtest could not run.
-Planned: daemon. Documentation: docs/cli.md`;
+hmd daemon: 0 stopped, 2 bad flags or config, 3 the source or database cannot be opened.
+hmd rollout: 0 done, ${ROLLOUT_EXIT.REFUSED} refused (or, with --wait, reverted), 2 usage, 3 the daemon cannot be reached.
+Documentation: docs/cli.md, docs/daemon.md`;
 
 /** A usage error's exit code: 2, except for `hmd gate`, whose 2 means pause (its errors are 3). */
 function usageExit(args: string[]): number {
@@ -50,6 +54,8 @@ export async function main(args: string[]): Promise<number> {
       .command(backtestCommand)
       .command(importCommand)
       .command(fixturesCommand)
+      .command(daemonCommand)
+      .command(rolloutCommand)
       .demandCommand(1, 'Give a command.')
       .recommendCommands()
       .strict()

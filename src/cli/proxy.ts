@@ -4,7 +4,7 @@ import type { Argv, CommandModule } from 'yargs';
 import { ConfigError, loadConfig, type HmdConfig } from '../config/config.js';
 import { startProxy } from '../limiter/proxy.js';
 import { EXIT } from './query.js';
-import { parseListen } from './serve.js';
+import { parseListen } from '../server/http.js';
 
 export interface ProxyArgs {
   upstream: string;

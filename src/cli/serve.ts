@@ -3,7 +3,7 @@
 import type { Argv, CommandModule } from 'yargs';
 import { PromQLError } from '../promql/errors.js';
 import { PrometheusApi } from '../server/api.js';
-import { startHttpServer, type RunningServer } from '../server/http.js';
+import { parseListen, startHttpServer, type RunningServer } from '../server/http.js';
 import type { Queryable } from '../storage/queryable.js';
 import { EXIT, openSource, UnknownSourceError } from './query.js';
 import { parseDuration } from './time.js';
@@ -81,15 +81,6 @@ export const serveCommand: CommandModule<object, ServeArgs> = {
   },
 };
 
-/** `host:port`, `[v6]:port` or `:port` (every interface, as Go reads it); undefined when malformed. */
-export function parseListen(s: string): { host: string | undefined; port: number } | undefined {
-  const m = /^(?:\[([0-9a-fA-F:.%a-zA-Z]+)\]|([^:[\]\s]*)):([0-9]{1,5})$/.exec(s);
-  if (!m) return undefined;
-  const port = Number(m[3]);
-  if (port > 65535) return undefined;
-  const host = m[1] ?? m[2]!;
-  return { host: host === '' ? undefined : host, port };
-}
 
 /** Runs `hmd serve` until SIGTERM, SIGINT or `io.stop`; returns the exit code. */
 export async function runServe(args: ServeArgs, io: ServeIO = processIO): Promise<number> {

@@ -9,6 +9,7 @@ import { dirname, resolve } from 'node:path';
 import { isMap, isScalar, isSeq, type Node } from 'yaml';
 import { ConfigError, rfc3339Ms, YamlReader, type NumberKind } from './yaml.js';
 import { parseModelDuration } from '../util/duration.js';
+import { parseListen } from '../server/http.js';
 import type { ClassOptions, LimiterConfig } from '../limiter/limiter.js';
 import type { RetryOptions } from '../limiter/retry.js';
 import type { WindowOptions } from '../limiter/window.js';
@@ -42,6 +43,32 @@ export interface ProxyConfig {
   clients: { address?: string; userAgent?: string; priority: 'interactive' | 'batch' }[];
 }
 
+/** A hook as hmd.yaml declares it (src/daemon/hooks.ts carries it out). */
+export interface HookConfig {
+  name: string;
+  webhook?: { url: string; headers?: Record<string, string>; timeoutMs?: number; retries?: number; backoffMs?: number };
+  command?: { argv: string[]; env?: Record<string, string>; timeoutMs?: number; retries?: number; backoffMs?: number; cwd?: string };
+}
+
+/** The rollout daemon's settings. */
+export interface DaemonConfig {
+  /** host:port to listen on (default 127.0.0.1:9797). */
+  listen: string;
+  /** SQLite file (default hmd-daemon.db beside the config). */
+  db: string;
+  /** Clients allowed to change rollouts; their tokens come from the environment. */
+  tokens: { name: string; token: string }[];
+  protectReads: boolean;
+  hooks: HookConfig[];
+  defaultHooks: { promote?: string; revert?: string };
+  /** Largest request body, bytes (default 1 MiB). */
+  maxBodyBytes: number;
+  /** Evaluations missed while down are taken up to this far back (default 1h). */
+  catchUpMs: number;
+  /** Evaluations at once (default 8). */
+  concurrency: number;
+}
+
 export interface HmdConfig {
   file: string;
   engines: EngineConfig[];
@@ -49,13 +76,22 @@ export interface HmdConfig {
   /** Limiter options as given (the rest are the limiter's defaults). */
   limiter: LimiterConfig;
   proxy: ProxyConfig;
+  daemon: DaemonConfig;
 }
 
 export { ConfigError };
 
 export const ENGINE_KEYS = ['name', 'url', 'labels', 'minTime', 'maxTime', 'headers', 'bearerToken', 'bearerTokenFile', 'timeout', 'connections'] as const;
 export const QUERY_KEYS = ['partialResponse', 'lookbackDelta', 'timeout'] as const;
-export const TOP_KEYS = ['engines', 'query', 'limiter', 'proxy'] as const;
+export const TOP_KEYS = ['engines', 'query', 'limiter', 'proxy', 'daemon'] as const;
+export const DAEMON_KEYS = ['listen', 'db', 'tokens', 'protectReads', 'hooks', 'defaultHooks', 'maxBodyBytes', 'catchUp', 'concurrency'] as const;
+export const DAEMON_TOKEN_KEYS = ['name', 'token'] as const;
+export const HOOK_KEYS = ['name', 'webhook', 'command'] as const;
+export const WEBHOOK_KEYS = ['url', 'headers', 'timeout', 'retries', 'backoff'] as const;
+export const COMMAND_KEYS = ['argv', 'env', 'timeout', 'retries', 'backoff', 'cwd'] as const;
+
+/** The daemon's defaults, for a config without a daemon section. */
+export const DAEMON_DEFAULTS = { listen: '127.0.0.1:9797', db: 'hmd-daemon.db', maxBodyBytes: 1 << 20, catchUpMs: 60 * 60_000, concurrency: 8 } as const;
 
 type Kind = NumberKind | 'duration';
 /** hmd.yaml's limiter keys: the option each sets, and how its value is read. */
@@ -275,5 +311,109 @@ export function parseConfig(text: string, file: string, env: Record<string, stri
       }
     }
   }
-  return { file, engines, query, limiter, proxy };
+  const daemon = parseDaemon(y, top.get('daemon'), file);
+  return { file, engines, query, limiter, proxy, daemon };
+}
+
+/** hmd.yaml's daemon section (every key optional). */
+function parseDaemon(y: YamlReader, n: Node | undefined, file: string): DaemonConfig {
+  const { fail, str, mapping, duration, num, need } = y;
+  const d: DaemonConfig = {
+    listen: DAEMON_DEFAULTS.listen,
+    db: resolve(dirname(file), DAEMON_DEFAULTS.db),
+    tokens: [],
+    protectReads: false,
+    hooks: [],
+    defaultHooks: {},
+    maxBodyBytes: DAEMON_DEFAULTS.maxBodyBytes,
+    catchUpMs: DAEMON_DEFAULTS.catchUpMs,
+    concurrency: DAEMON_DEFAULTS.concurrency,
+  };
+  if (!n) return d;
+  const m = mapping(n, 'daemon', DAEMON_KEYS);
+  if (m.has('listen')) {
+    d.listen = str(m.get('listen'), 'daemon.listen');
+    if (!parseListen(d.listen)) fail(m.get('listen'), `daemon.listen: ${JSON.stringify(d.listen)} is not host:port (e.g. 127.0.0.1:9797, [::1]:9797, or :9797 for every interface)`);
+  }
+  if (m.has('db')) d.db = resolve(dirname(file), str(m.get('db'), 'daemon.db'));
+  if (m.has('protectReads')) d.protectReads = y.bool(m.get('protectReads'), 'daemon.protectReads');
+  if (m.has('maxBodyBytes')) {
+    d.maxBodyBytes = num(m.get('maxBodyBytes'), 'daemon.maxBodyBytes', 'int');
+    if (d.maxBodyBytes < 1024) fail(m.get('maxBodyBytes'), 'daemon.maxBodyBytes: at least 1024 (a rollout with its SLOs is a few KiB)');
+  }
+  if (m.has('catchUp')) d.catchUpMs = duration(m.get('catchUp'), 'daemon.catchUp');
+  if (m.has('concurrency')) {
+    d.concurrency = num(m.get('concurrency'), 'daemon.concurrency', 'int');
+    if (d.concurrency < 1) fail(m.get('concurrency'), 'daemon.concurrency: at least 1');
+  }
+  if (m.has('tokens')) {
+    for (const [i, item] of y.list(m.get('tokens'), 'daemon.tokens').entries()) {
+      const what = `daemon.tokens[${i}]`;
+      const t = mapping(item, what, DAEMON_TOKEN_KEYS);
+      const name = str(need(t, 'name', item, what), `${what}.name`);
+      if (d.tokens.some((x) => x.name === name)) fail(t.get('name'), `${what}.name: ${JSON.stringify(name)} is used twice`);
+      const token = str(need(t, 'token', item, what), `${what}.token`, 'write token: "${HMD_TOKEN}" to read it from the environment');
+      // A token written into the file would sit in version control: it must come from the environment.
+      const raw = (t.get('token') as unknown as { value?: unknown }).value;
+      if (typeof raw === 'string' && !raw.includes('${')) fail(t.get('token'), `${what}.token: write the token as \${VARIABLE} (from the environment), not in the file`);
+      if (token.length < 16) fail(t.get('token'), `${what}.token: the token is ${token.length} characters; use at least 16 (e.g. openssl rand -hex 32)`);
+      d.tokens.push({ name, token });
+    }
+  }
+  if (m.has('hooks')) {
+    for (const [i, item] of y.list(m.get('hooks'), 'daemon.hooks').entries()) d.hooks.push(parseHook(y, item, `daemon.hooks[${i}]`, d.hooks));
+  }
+  if (m.has('defaultHooks')) {
+    const h = mapping(m.get('defaultHooks'), 'daemon.defaultHooks', ['promote', 'revert']);
+    for (const k of ['promote', 'revert'] as const) {
+      if (!h.has(k)) continue;
+      const name = str(h.get(k), `daemon.defaultHooks.${k}`);
+      if (!d.hooks.some((x) => x.name === name)) fail(h.get(k), `daemon.defaultHooks.${k}: no hook named ${JSON.stringify(name)} in daemon.hooks`);
+      d.defaultHooks[k] = name;
+    }
+  }
+  return d;
+}
+
+/** One hook: a webhook or a command. */
+function parseHook(y: YamlReader, item: Node, what: string, earlier: readonly HookConfig[]): HookConfig {
+  const { fail, str, mapping, duration, num, need, strMap } = y;
+  const h = mapping(item, what, HOOK_KEYS);
+  const name = str(need(h, 'name', item, what), `${what}.name`);
+  if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(name)) fail(h.get('name'), `${what}.name ${JSON.stringify(name)}: use letters, digits, '-', '_' and '.'`);
+  if (earlier.some((x) => x.name === name)) fail(h.get('name'), `${what}.name: ${JSON.stringify(name)} is used twice`);
+  if (h.has('webhook') === h.has('command')) fail(item, `${what}: give either \`webhook\` (an HTTP endpoint) or \`command\` (a program to run)`);
+  const common = (m: Map<string, Node>, w: string) => ({
+    ...(m.has('timeout') ? { timeoutMs: duration(m.get('timeout'), `${w}.timeout`) } : {}),
+    ...(m.has('retries') ? { retries: num(m.get('retries'), `${w}.retries`, 'int') } : {}),
+    ...(m.has('backoff') ? { backoffMs: duration(m.get('backoff'), `${w}.backoff`) } : {}),
+  });
+  if (h.has('webhook')) {
+    const w = `${what}.webhook`;
+    const m = mapping(h.get('webhook'), w, WEBHOOK_KEYS);
+    const urlNode = need(m, 'url', h.get('webhook')!, w);
+    const url = str(urlNode, `${w}.url`);
+    let parsed: URL | undefined;
+    try {
+      parsed = new URL(url);
+    } catch {
+      fail(urlNode, `${w}.url: ${JSON.stringify(url)} is not a URL (e.g. https://deploy.example.com/hooks/hmd)`);
+    }
+    if (parsed!.protocol !== 'http:' && parsed!.protocol !== 'https:') fail(urlNode, `${w}.url: must be http:// or https://`);
+    return { name, webhook: { url, ...(m.has('headers') ? { headers: strMap(m.get('headers'), `${w}.headers`) } : {}), ...common(m, w) } };
+  }
+  const w = `${what}.command`;
+  const m = mapping(h.get('command'), w, COMMAND_KEYS);
+  const argv = y.list(need(m, 'argv', h.get('command')!, w), `${w}.argv`).map((x, i) => str(x, `${w}.argv[${i}]`));
+  // ./script.sh means beside hmd.yaml, wherever the daemon was started from.
+  if (/^\.\.?\//.test(argv[0]!)) argv[0] = resolve(dirname(y.file), argv[0]!);
+  return {
+    name,
+    command: {
+      argv,
+      ...(m.has('env') ? { env: strMap(m.get('env'), `${w}.env`) } : {}),
+      ...(m.has('cwd') ? { cwd: resolve(dirname(y.file), str(m.get('cwd'), `${w}.cwd`)) } : {}),
+      ...common(m, w),
+    },
+  };
 }

@@ -40,6 +40,10 @@ export interface ApiRequest {
   readonly body?: Uint8Array;
   /** Aborted when the client goes away: the query is cancelled. */
   readonly signal?: AbortSignal;
+  /** The Authorization header, if any (the daemon's API checks bearer tokens). */
+  readonly authorization?: string;
+  /** The client's address, for logs. */
+  readonly remote?: string;
 }
 
 /** What to send back. `body` is '' for HEAD. */

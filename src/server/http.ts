@@ -43,6 +43,10 @@ export interface HttpServerOptions {
   readonly log?: (line: string) => void;
   /** Wall clock for the log, ms (default Date.now). */
   readonly now?: () => number;
+  /** Called with each request's log fields (structured loggers), besides or instead of `log`. */
+  readonly logFields?: (fields: Readonly<Record<string, string>>) => void;
+  /** A body over maxBodyBytes: the status (default 400, as Prometheus) and the message around the detail. */
+  readonly bodyLimit?: { readonly status: number; readonly message: (detail: string) => string };
 }
 
 export interface RunningServer {
@@ -58,6 +62,16 @@ export interface RunningServer {
    * connection. Resolves when the server is closed.
    */
   close(graceMs?: number): Promise<void>;
+}
+
+/** `host:port`, `[v6]:port` or `:port` (every interface, as Go reads it); undefined when malformed. */
+export function parseListen(s: string): { host: string | undefined; port: number } | undefined {
+  const m = /^(?:\[([0-9a-fA-F:.%a-zA-Z]+)\]|([^:[\]\s]*)):([0-9]{1,5})$/.exec(s);
+  if (!m) return undefined;
+  const port = Number(m[3]);
+  if (port > 65535) return undefined;
+  const host = m[1] ?? m[2]!;
+  return { host: host === '' ? undefined : host, port };
 }
 
 const DEFAULT_MAX_BODY = 10 << 20;
@@ -99,10 +113,9 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<RunningS
       if (logged) return;
       logged = true;
       inFlight.delete(res);
-      if (log) {
+      if (log || opts.logFields) {
         const gone = !res.writableFinished;
-        log(
-          logLine({
+        const fields: Record<string, string> = {
             ts: new Date(started).toISOString(),
             remote: remoteOf(req.socket),
             method: req.method ?? '',
@@ -113,8 +126,9 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<RunningS
             ...(errorType ? { error_type: errorType } : {}),
             ...(gone ? { client: 'gone' } : {}),
             ...(query !== undefined ? { query: query.length > 500 ? query.slice(0, 500) + '...' : query } : {}),
-          }),
-        );
+        };
+        log?.(logLine(fields));
+        opts.logFields?.(fields);
       }
       if (inFlight.size === 0) onIdle?.();
     };
@@ -132,15 +146,16 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<RunningS
       res.writeHead(status, h);
       res.end(req.method === 'HEAD' ? undefined : body);
     };
-    const reject = (message: string): void => {
+    const limit = opts.bodyLimit ?? { status: 400, message: (d: string) => `error parsing form values: ${d}` };
+    const reject = (detail: string): void => {
       errorType = 'bad_data';
       // The rest of the body is not read: the connection closes after the answer.
-      send(400, { 'Content-Type': 'application/json', Connection: 'close' }, errorBody('bad_data', message));
+      send(limit.status, { 'Content-Type': 'application/json', Connection: 'close' }, errorBody('bad_data', limit.message(detail)));
     };
 
     const declared = req.headers['content-length'];
     if (declared !== undefined && Number(declared) > maxBody) {
-      reject(`error parsing form values: request body too large: ${declared} bytes, at most ${maxBody} are accepted`);
+      reject(`request body too large: ${declared} bytes, at most ${maxBody} are accepted`);
       return;
     }
     const chunks: Buffer[] = [];
@@ -152,7 +167,7 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<RunningS
       if (size > maxBody) {
         tooLarge = true;
         req.pause();
-        reject(`error parsing form values: request body too large: more than ${maxBody} bytes`);
+        reject(`request body too large: more than ${maxBody} bytes`);
         return;
       }
       chunks.push(chunk);
@@ -170,6 +185,8 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<RunningS
         query: q < 0 ? '' : rawTarget.slice(q + 1).split('#')[0]!,
         ...(req.headers['content-type'] !== undefined ? { contentType: req.headers['content-type'] } : {}),
         ...(size > 0 ? { body: Buffer.concat(chunks, size) } : {}),
+        ...(req.headers.authorization !== undefined ? { authorization: req.headers.authorization } : {}),
+        remote: remoteOf(req.socket),
         signal: controller.signal,
       };
       void respond(apiReq);

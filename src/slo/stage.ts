@@ -84,6 +84,23 @@ export class Stage {
     return this.verdict();
   }
 
+  /**
+   * Takes back evaluations judged before (a daemon restarting), in time order, each row one
+   * evaluation per SLO in the order of the specs, so that limits on consecutive results go on
+   * counting where they were.
+   */
+  restore(rows: readonly { readonly at: number; readonly slos: readonly Omit<StageEvaluation, 'at'>[] }[]): void {
+    for (const row of rows) {
+      this.slos.forEach((s, i) => {
+        const e = row.slos[i];
+        if (!e) throw new Error(`restoring ${s.spec.name} at ${new Date(row.at).toISOString()}: the stored evaluation has no result for it`);
+        s.evaluations.push({ ...e, at: row.at });
+        const limits = this.o.oneShot ? ONE_SHOT : s.spec.evaluation;
+        s.summary = summarizeRun(limits, s.evaluations, this.o.startedAt, row.at);
+      });
+    }
+  }
+
   /** The stage verdict from the current summaries. */
   verdict(): StageVerdict {
     return stageVerdict(

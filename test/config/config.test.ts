@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { ConfigError, ENGINE_KEYS, LIMITER_CLASS_KEYS, LIMITER_KEYS, LIMITER_RETRY_KEYS, LIMITER_WINDOW_KEYS, loadConfig, parseConfig, PROXY_KEYS, QUERY_KEYS, resolveTimeBound, TOP_KEYS } from '../../src/config/config.js';
+import { COMMAND_KEYS, ConfigError, DAEMON_KEYS, DAEMON_TOKEN_KEYS, ENGINE_KEYS, HOOK_KEYS, WEBHOOK_KEYS, LIMITER_CLASS_KEYS, LIMITER_KEYS, LIMITER_RETRY_KEYS, LIMITER_WINDOW_KEYS, loadConfig, parseConfig, PROXY_KEYS, QUERY_KEYS, resolveTimeBound, TOP_KEYS } from '../../src/config/config.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const S = suite('config');
@@ -184,6 +184,11 @@ S('the published JSON schema names exactly the keys the loader accepts', () => {
   assert.equal(Object.keys(schema.properties.limiter.properties.retry.properties).sort(), Object.keys(LIMITER_RETRY_KEYS).sort());
   assert.equal(Object.keys(schema.properties.limiter.properties.classes.properties.batch.properties).sort(), Object.keys(LIMITER_CLASS_KEYS).sort());
   assert.equal(Object.keys(schema.properties.proxy.properties).sort(), [...PROXY_KEYS].sort());
+  assert.equal(Object.keys(schema.properties.daemon.properties).sort(), [...DAEMON_KEYS].sort());
+  assert.equal(Object.keys(schema.$defs.daemonToken.properties).sort(), [...DAEMON_TOKEN_KEYS].sort());
+  assert.equal(Object.keys(schema.$defs.hook.properties).sort(), [...HOOK_KEYS].sort());
+  assert.equal(Object.keys(schema.$defs.hook.properties.webhook.properties).sort(), [...WEBHOOK_KEYS].sort());
+  assert.equal(Object.keys(schema.$defs.hook.properties.command.properties).sort(), [...COMMAND_KEYS].sort());
   assert.is(schema.additionalProperties, false);
   assert.is(schema.$defs.engine.additionalProperties, false);
   assert.is(schema.$schema, 'https://json-schema.org/draft/2020-12/schema');
