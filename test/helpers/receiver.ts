@@ -22,6 +22,8 @@ export interface Receiver {
   readonly acted: HookCall[];
   /** Answer the next `n` calls with `status` (then succeed again). */
   failNext(n: number, status?: number): void;
+  /** Wait this long before answering each call (so that a caller can die while it waits). */
+  delayMs: number;
   close(): Promise<void>;
 }
 
@@ -35,7 +37,8 @@ export async function startReceiver(): Promise<Receiver> {
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
+    req.on('end', () => setTimeout(answer, receiver.delayMs));
+    const answer = () => {
       let body: Record<string, unknown> = {};
       try {
         body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>;
@@ -55,11 +58,12 @@ export async function startReceiver(): Promise<Receiver> {
         acted.push(call);
       }
       res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}');
-    });
+    };
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const port = (server.address() as AddressInfo).port;
-  return {
+  const receiver: Receiver = {
+    delayMs: 0,
     url: `http://127.0.0.1:${port}`,
     calls,
     acted,
@@ -73,4 +77,5 @@ export async function startReceiver(): Promise<Receiver> {
         server.close(() => r());
       }),
   };
+  return receiver;
 }
