@@ -13,6 +13,7 @@
  * retried until it succeeds, never given up.
  */
 
+import { setMaxListeners } from 'node:events';
 import pLimit from 'p-limit';
 import { ConfigError } from '../config/yaml.js';
 import { evaluates, step, TransitionError, type ActionIntent, type RolloutEvent, type RolloutStatus } from '../rollout/machine.js';
@@ -78,6 +79,8 @@ export class Runner {
 
   constructor(private readonly o: RunnerOptions) {
     this.limit = pLimit(o.concurrency ?? 8);
+    // Every hook and sleep in flight listens for the stop: many at once is normal here.
+    setMaxListeners(0, this.stopping.signal);
     this.catchUpMs = o.catchUpMs ?? 60 * 60_000;
     this.revertRetryMs = o.revertRetryMs ?? 10_000;
   }

@@ -6,51 +6,15 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
-import pino from 'pino';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { DAEMON_DEFAULTS, parseConfig } from '../../src/config/config.js';
-import { startDaemon, type RunningDaemon } from '../../src/daemon/daemon.js';
 import type { ActionView, RolloutDetail, RolloutSummary } from '../../src/daemon/types.js';
-import { startReceiver, type Receiver } from '../helpers/receiver.js';
-import { badRelease, call, daemonConfig, DEPLOY_SECRET, ENV, evaluationTimes, finished, HISTORY, rolloutBody, TOKEN, waitFor } from '../helpers/daemon.js';
+import { startReceiver } from '../helpers/receiver.js';
+import { badRelease, call, DEPLOY_SECRET, evaluationTimes, finished, harness, rolloutBody, TOKEN, waitFor } from '../helpers/daemon.js';
 
 const S = suite('daemon');
 const MIN = 60_000;
-const SPEED = 600;
-
-interface Harness {
-  readonly daemon: RunningDaemon;
-  readonly receiver: Receiver;
-  readonly logs: string[];
-  readonly dir: string;
-  stop(): Promise<void>;
-}
-
-/** A daemon on a simulated clock from `from`, hooks calling a fresh receiver, logs kept. */
-async function harness(from: string, extra = '', dir = mkdtempSync(join(tmpdir(), 'hmd-daemon-')), receiver?: Receiver): Promise<Harness> {
-  const rec = receiver ?? (await startReceiver());
-  const logs: string[] = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _enc, cb) {
-      logs.push(chunk.toString('utf8'));
-      cb();
-    },
-  });
-  const config = parseConfig(daemonConfig(rec.url, extra), join(dir, 'hmd.yaml'), ENV);
-  const daemon = await startDaemon({ config, data: HISTORY, db: join(dir, 'state.db'), simulate: { from: Date.parse(from), speed: SPEED }, log: pino({}, sink) });
-  return {
-    daemon,
-    receiver: rec,
-    logs,
-    dir,
-    stop: async () => {
-      await daemon.stop(5_000);
-      if (!receiver) await rec.close();
-    },
-  };
-}
 
 /** Evaluations of every stage lie on the 1m grid, one per minute, none missing or twice. */
 function assertGrid(d: RolloutDetail): void {

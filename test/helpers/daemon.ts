@@ -5,6 +5,11 @@
  */
 
 import { mkdtempSync, writeFileSync } from 'node:fs';
+import { Writable } from 'node:stream';
+import pino from 'pino';
+import { parseConfig } from '../../src/config/config.js';
+import { startDaemon, type RunningDaemon } from '../../src/daemon/daemon.js';
+import { startReceiver, type Receiver } from './receiver.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -116,4 +121,36 @@ export function evaluationTimes(d: RolloutDetail): Map<number, number[]> {
     out.set(e.stage, list);
   }
   return out;
+}
+
+export interface Harness {
+  readonly daemon: RunningDaemon;
+  readonly receiver: Receiver;
+  readonly logs: string[];
+  readonly dir: string;
+  stop(): Promise<void>;
+}
+
+/** A daemon in this process on a simulated clock (600x) from `from`, hooks calling a fresh receiver, logs kept. */
+export async function harness(from: string, extra = '', dir = mkdtempSync(join(tmpdir(), 'hmd-daemon-')), receiver?: Receiver, o: { speed?: number } = {}): Promise<Harness> {
+  const rec = receiver ?? (await startReceiver());
+  const logs: string[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      logs.push(chunk.toString('utf8'));
+      cb();
+    },
+  });
+  const config = parseConfig(daemonConfig(rec.url, extra), join(dir, 'hmd.yaml'), ENV);
+  const daemon = await startDaemon({ config, data: HISTORY, db: join(dir, 'state.db'), simulate: { from: Date.parse(from), speed: o.speed ?? 600 }, log: pino({}, sink) });
+  return {
+    daemon,
+    receiver: rec,
+    logs,
+    dir,
+    stop: async () => {
+      await daemon.stop(5_000);
+      if (!receiver) await rec.close();
+    },
+  };
 }
