@@ -132,7 +132,7 @@ export interface Harness {
 }
 
 /** A daemon in this process on a simulated clock (600x) from `from`, hooks calling a fresh receiver, logs kept. */
-export async function harness(from: string, extra = '', dir = mkdtempSync(join(tmpdir(), 'hmd-daemon-')), receiver?: Receiver, o: { speed?: number } = {}): Promise<Harness> {
+export async function harness(from: string, extra = '', dir = mkdtempSync(join(tmpdir(), 'hmd-daemon-')), receiver?: Receiver, o: { speed?: number; engines?: string } = {}): Promise<Harness> {
   const rec = receiver ?? (await startReceiver());
   const logs: string[] = [];
   const sink = new Writable({
@@ -141,8 +141,9 @@ export async function harness(from: string, extra = '', dir = mkdtempSync(join(t
       cb();
     },
   });
-  const config = parseConfig(daemonConfig(rec.url, extra), join(dir, 'hmd.yaml'), ENV);
-  const daemon = await startDaemon({ config, data: HISTORY, db: join(dir, 'state.db'), simulate: { from: Date.parse(from), speed: o.speed ?? 600 }, log: pino({}, sink) });
+  // With `engines` (hmd.yaml's engines section), the daemon queries them instead of the local history.
+  const config = parseConfig((o.engines ?? '') + daemonConfig(rec.url, extra), join(dir, 'hmd.yaml'), ENV);
+  const daemon = await startDaemon({ config, ...(o.engines ? {} : { data: HISTORY }), db: join(dir, 'state.db'), simulate: { from: Date.parse(from), speed: o.speed ?? 600 }, log: pino({}, sink) });
   return {
     daemon,
     receiver: rec,
