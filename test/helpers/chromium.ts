@@ -70,7 +70,18 @@ export async function openHtml(browser: Browser, html: string): Promise<OpenedPa
   const dir = mkdtempSync(join(tmpdir(), 'hmd-html-'));
   const file = join(dir, 'report.html');
   writeFileSync(file, html);
-  const url = pathToFileURL(file).href;
+  const opened = await openUrl(browser, pathToFileURL(file).href);
+  return {
+    ...opened,
+    close: async () => {
+      await opened.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Opens a page served at `url` (a daemon's status page), recording requests and errors from the start. */
+export async function openUrl(browser: Browser, url: string): Promise<OpenedPage> {
   const page = await browser.newPage();
   const requests: string[] = [];
   const consoleErrors: string[] = [];
@@ -80,14 +91,5 @@ export async function openHtml(browser: Browser, html: string): Promise<OpenedPa
   });
   page.on('pageerror', (e) => consoleErrors.push(e.message));
   await page.goto(url, { waitUntil: 'load' });
-  return {
-    page,
-    url,
-    requests,
-    consoleErrors,
-    close: async () => {
-      await page.close();
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
+  return { page, url, requests, consoleErrors, close: () => page.close() };
 }
