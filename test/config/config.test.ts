@@ -25,7 +25,8 @@ function error(text: string, env: Record<string, string> = {}): ConfigError {
 const ENGINE = (extra = '') => `engines:\n  - name: dc1\n    url: http://p1:9090\n    labels: {datacenter: dc1}\n${extra}`;
 
 S('the bundled example loads with every field', () => {
-  const c = loadConfig(join(ROOT, 'examples/hmd.yaml'), { DC3_ARCHIVE_TOKEN: 's3cr3t' });
+  const env = { DC3_ARCHIVE_TOKEN: 's3cr3t', HMD_CI_TOKEN: 'ci-token-0123456789ab', DEPLOY_TOKEN: 'deploy-0123' };
+  const c = loadConfig(join(ROOT, 'examples/hmd.yaml'), env);
   const day = 86_400_000;
   assert.equal(c.engines, [
     { name: 'dc1', url: 'http://prometheus-dc1.internal:9090', labels: { datacenter: 'dc1' } },
@@ -42,6 +43,12 @@ S('the bundled example loads with every field', () => {
     },
   ]);
   assert.equal(c.query, { partialResponse: false, lookbackDeltaMs: 300_000, timeoutMs: 120_000 });
+  assert.equal([c.daemon.listen, c.daemon.db, c.daemon.tokens], ['127.0.0.1:9797', join(ROOT, 'examples/hmd-daemon.db'), [{ name: 'ci', token: env.HMD_CI_TOKEN }]]);
+  assert.equal(c.daemon.hooks.map((h) => [h.name, h.webhook?.url, h.webhook?.headers?.['Authorization']]), [
+    ['deploy', 'https://deploy.internal/hooks/hmd', 'Bearer deploy-0123'],
+    ['rollback', 'https://deploy.internal/hooks/hmd-rollback', 'Bearer deploy-0123'],
+  ]);
+  assert.equal(c.daemon.defaultHooks, { promote: 'deploy', revert: 'rollback' });
   assert.throws(() => loadConfig(join(ROOT, 'examples/hmd.yaml'), {}), /examples\/hmd.yaml:\d+:\d+: environment variable DC3_ARCHIVE_TOKEN is not set/);
 });
 
