@@ -18,7 +18,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import { ConfigError } from '../config/yaml.js';
 import { TransitionError, type RolloutState } from '../rollout/machine.js';
-import { parseRollout } from '../rollout/spec.js';
+import { parseRollout, type RolloutPlan } from '../rollout/spec.js';
 import { sloInfo } from '../slo/info.js';
 import type { ApiRequest, ApiResponse } from '../server/api.js';
 import type { DaemonMetrics } from './metrics.js';
@@ -76,6 +76,8 @@ const HTML_HEADERS = { 'Content-Type': 'text/html; charset=utf-8', 'Content-Secu
 /** The daemon's request handler. */
 export class DaemonApi {
   private readonly tokens: { name: string; token: Buffer }[];
+  /** Plans read from rollout documents, which never change: a list need not parse every SLO again. */
+  private readonly plans = new Map<string, RolloutPlan>();
 
   constructor(private readonly o: DaemonApiOptions) {
     this.tokens = o.tokens.map((t) => ({ name: t.name, token: Buffer.from(t.token) }));
@@ -180,8 +182,18 @@ export class DaemonApi {
     return this.o.store.rollouts(states).map((r) => this.summary(r));
   }
 
+  /** A rollout's plan, kept for the most recent 512 rollouts asked about. */
+  private planOf(r: RolloutRow): RolloutPlan {
+    let p = this.plans.get(r.id);
+    if (p) return p;
+    p = parseRollout(r.document, `rollout ${r.id}`, {});
+    this.plans.set(r.id, p);
+    if (this.plans.size > 512) this.plans.delete(this.plans.keys().next().value!);
+    return p;
+  }
+
   private summary(r: RolloutRow): RolloutSummary {
-    const plan = parseRollout(r.document, `rollout ${r.id}`, {});
+    const plan = this.planOf(r);
     return {
       id: r.id,
       name: r.name,
@@ -197,7 +209,7 @@ export class DaemonApi {
   private detail(id: string): RolloutDetail {
     const r = this.o.store.rollout(id);
     if (!r) throw new NotFoundError(`no rollout ${id}`);
-    const plan = parseRollout(r.document, `rollout ${r.id}`, {});
+    const plan = this.planOf(r);
     const runs = new Map(this.o.store.stageRuns(id).map((x) => [x.stage, x]));
     const stages: StageView[] = plan.stages.map((s, i) => {
       const run = runs.get(i);

@@ -56,6 +56,8 @@ interface Live {
   stageIndex: number;
   stage: Stage;
   busy: boolean;
+  /** After an evaluation that could not run at all, not before this time (no busy loop). */
+  retryAt: number;
 }
 
 const REVERT_RETRY_MAX_MS = 5 * 60_000;
@@ -164,7 +166,7 @@ export class Runner {
   private load(id: string, document: string, status: RolloutStatus): void {
     const plan = parseRollout(document, `rollout ${id}`, {});
     const intervalMs = Math.min(...plan.slos.map((s) => s.evaluation.intervalMs));
-    const live: Live = { id, plan, intervalMs, stageIndex: status.stage, stage: this.stageFor(id, plan, status), busy: false };
+    const live: Live = { id, plan, intervalMs, stageIndex: status.stage, stage: this.stageFor(id, plan, status), busy: false, retryAt: 0 };
     this.live.set(id, live);
   }
 
@@ -213,8 +215,8 @@ export class Runner {
         if (live.busy) continue;
         const status = this.o.store.rollout(live.id)?.status;
         if (!status || !evaluates(status)) continue;
-        const due = this.nextEvaluation(live, status);
-        if (due <= now) this.track(this.evaluate(live, due));
+        const due = Math.max(this.nextEvaluation(live, status), live.retryAt);
+        if (due <= now) this.track(this.evaluate(live, this.nextEvaluation(live, status)));
         else next = Math.min(next, due);
       }
       for (const a of this.o.store.pendingActions()) {
@@ -294,7 +296,10 @@ export class Runner {
         this.after(live, result);
       });
     } catch (err) {
-      this.o.log.error({ rollout: live.id, err: (err as Error).message }, 'evaluation failed');
+      // Query failures are judged (an SLO in error, never a pass); this is the evaluation itself
+      // failing to run. It is tried again an interval later, and says so each time.
+      live.retryAt = this.o.clock.now() + live.intervalMs;
+      this.o.log.error({ rollout: live.id, err: (err as Error).message }, 'evaluation failed; trying again in an interval');
     } finally {
       live.busy = false;
     }
