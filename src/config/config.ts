@@ -329,7 +329,8 @@ function parseDaemon(y: YamlReader, n: Node | undefined, file: string): DaemonCo
     catchUpMs: DAEMON_DEFAULTS.catchUpMs,
     concurrency: DAEMON_DEFAULTS.concurrency,
   };
-  if (!n) return d;
+  // `daemon:` with nothing under it (every key commented out) is the defaults.
+  if (!n || (isScalar(n) && n.value === null)) return d;
   const m = mapping(n, 'daemon', DAEMON_KEYS);
   if (m.has('listen')) {
     d.listen = str(m.get('listen'), 'daemon.listen');
@@ -355,8 +356,10 @@ function parseDaemon(y: YamlReader, n: Node | undefined, file: string): DaemonCo
       const token = str(need(t, 'token', item, what), `${what}.token`, 'write token: "${HMD_TOKEN}" to read it from the environment');
       // A token written into the file would sit in version control: it must come from the environment.
       const raw = (t.get('token') as unknown as { value?: unknown }).value;
-      if (typeof raw === 'string' && !raw.includes('${')) fail(t.get('token'), `${what}.token: write the token as \${VARIABLE} (from the environment), not in the file`);
+      if (typeof raw !== 'string' || !/^\$\{[A-Za-z_][A-Za-z0-9_]*\}$/.test(raw.trim())) fail(t.get('token'), `${what}.token: write the token as \${VARIABLE} alone (from the environment), not in the file`);
       if (token.length < 16) fail(t.get('token'), `${what}.token: the token is ${token.length} characters; use at least 16 (e.g. openssl rand -hex 32)`);
+      const same = d.tokens.find((x) => x.token === token);
+      if (same) fail(t.get('token'), `${what}.token: the same token as ${same.name}'s; give each client its own, so that the audit trail tells them apart`);
       d.tokens.push({ name, token });
     }
   }

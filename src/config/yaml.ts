@@ -90,6 +90,12 @@ export class YamlReader {
     return this.sub((n as { value: string }).value, n!);
   };
 
+  /** A string value as written, `${VAR}` and `$$` left alone (text that is itself read as YAML later). */
+  rawStr = (n: Node | undefined, what: string): string => {
+    if (!isScalar(n) || typeof n.value !== 'string') this.fail(n, `${what}: expected a string`);
+    return (n as { value: string }).value;
+  };
+
   /** A mapping of names to strings; `check` sees each key. */
   strMap = (n: Node | undefined, what: string, check?: (k: string, kn: Node) => void): Record<string, string> => {
     if (!isMap(n)) this.fail(n, `${what}: expected a mapping of names to strings`);

@@ -114,19 +114,22 @@ export function parseRollout(text: string, file: string, o: ParseRolloutOptions 
   y.list(need(s, 'slos', specNode, 'spec'), 'spec.slos').forEach((n, i) => {
     const what = `spec.slos[${i}]`;
     let inline: InlineSlo;
-    if (isScalar(n)) {
-      const path = str(n, what);
-      if (!o.readSlo) fail(n, `${what}: the daemon does not read files; send the SLO spec inline as {file, text} (hmd rollout create does this)`);
-      inline = o.readSlo!(path);
-    } else {
-      if (!isMap(n)) fail(n, `${what}: expected a path, or {file, text} with the SLO spec's text`);
-      const m = mapping(n, what, INLINE_SLO_KEYS);
-      inline = { file: str(need(m, 'file', n, what), `${what}.file`), text: str(need(m, 'text', n, what), `${what}.text`) };
-    }
     try {
-      slos.push(...parseSpecs(inline.text, inline.file, env));
+      if (isScalar(n)) {
+        const path = str(n, what);
+        if (!o.readSlo) fail(n, `${what}: the daemon does not read files; send the SLO spec inline as {file, text} (hmd rollout create does this)`);
+        inline = o.readSlo!(path);
+      } else {
+        if (!isMap(n)) fail(n, `${what}: expected a path, or {file, text} with the SLO spec's text`);
+        const m = mapping(n, what, INLINE_SLO_KEYS);
+        // The text is read as YAML on its own: its ${VAR} and $$ are its own business.
+        inline = { file: y.rawStr(need(m, 'file', n, what), `${what}.file`), text: y.rawStr(need(m, 'text', n, what), `${what}.text`) };
+      }
+      // SLO specs are read with no environment, file or body alike: the daemon has none to give
+      // them, so a plan that passes here passes there.
+      slos.push(...parseSpecs(inline.text, inline.file, {}));
     } catch (err) {
-      if (err instanceof ConfigError) fail(n, `${what}: ${err.message}`);
+      if (err instanceof ConfigError && !err.message.startsWith(`${file}:`)) fail(n, `${what}: ${err.message}`);
       throw err;
     }
     sloTexts.push(inline);
@@ -160,18 +163,23 @@ function readText(path: string, what: string): string {
   }
 }
 
+/** A value for a document the daemon reads again: its `$` escaped, so that it reads back as it is. */
+const lit = (s: string): string => s.replaceAll('$', '$$$$');
+
 /** The plan as a request body: the document with every SLO spec inline (what the daemon stores). */
 export function rolloutDocument(p: RolloutPlan): object {
   const bake = (ms: number) => (ms % 1000 === 0 ? `${ms / 1000}s` : `${ms}ms`);
   return {
     apiVersion: SPEC_API_VERSION,
     kind: 'Rollout',
-    metadata: { name: p.name, ...(p.description !== undefined ? { description: p.description } : {}) },
+    metadata: { name: lit(p.name), ...(p.description !== undefined ? { description: lit(p.description) } : {}) },
     spec: {
-      ...(p.version !== undefined ? { version: p.version } : {}),
-      stages: p.stages.map((st) => ({ name: st.name, scope: st.scope, ...(st.baseline !== undefined ? { baseline: st.baseline } : {}), bake: bake(st.bakeMs) })),
+      ...(p.version !== undefined ? { version: lit(p.version) } : {}),
+      stages: p.stages.map((st) => ({ name: lit(st.name), scope: lit(st.scope), ...(st.baseline !== undefined ? { baseline: lit(st.baseline) } : {}), bake: bake(st.bakeMs) })),
       maxPause: bake(p.maxPauseMs),
-      ...(p.hooks.promote !== undefined || p.hooks.revert !== undefined ? { hooks: { ...p.hooks } } : {}),
+      ...(p.hooks.promote !== undefined || p.hooks.revert !== undefined
+        ? { hooks: { ...(p.hooks.promote !== undefined ? { promote: lit(p.hooks.promote) } : {}), ...(p.hooks.revert !== undefined ? { revert: lit(p.hooks.revert) } : {}) } }
+        : {}),
       slos: p.sloTexts.map((x) => ({ file: x.file, text: x.text })),
     },
   };
