@@ -11,12 +11,12 @@ import { engineSpec, openSource } from '../distributed/sources.js';
 import { AdaptiveLimiter } from '../limiter/limiter.js';
 import { DEFAULT_LOOKBACK_MS, Engine } from '../promql/engine.js';
 import { FINAL } from '../rollout/machine.js';
-import type { QueryFn } from '../slo/measure.js';
+import type { QueryAnswer, QueryFn } from '../slo/measure.js';
 import { parseListen, startHttpServer, type RunningServer } from '../server/http.js';
 import { DaemonApi } from './api.js';
 import { simulatedClock, wallClock, type ClockAnchor, type DaemonClock } from './clock.js';
 import type { HookSpec } from './hooks.js';
-import { daemonMetrics } from './metrics.js';
+import { daemonMetrics, type DaemonMetrics } from './metrics.js';
 import { Runner, type Log } from './runner.js';
 import { Store } from './store.js';
 
@@ -69,6 +69,21 @@ function clockOf(store: Store, simulate: DaemonOptions['simulate']): DaemonClock
   return simulatedClock(a);
 }
 
+/** `q`, counting queries that failed or came back without some engines' part. */
+function countingErrors(q: QueryFn, metrics: DaemonMetrics): QueryFn {
+  const watch = async (p: Promise<QueryAnswer>): Promise<QueryAnswer> => {
+    try {
+      const a = await p;
+      if (a.missingEngines && a.missingEngines.length > 0) metrics.queryErrors.inc({ reason: 'partial' });
+      return a;
+    } catch (err) {
+      metrics.queryErrors.inc({ reason: 'failed' });
+      throw err;
+    }
+  };
+  return { instant: (e, t) => watch(q.instant(e, t)), range: (e, s, en, st) => watch(q.range(e, s, en, st)) };
+}
+
 /** Starts the daemon; resolves once it listens. */
 export async function startDaemon(o: DaemonOptions): Promise<RunningDaemon> {
   const cfg = o.config;
@@ -99,6 +114,7 @@ export async function startDaemon(o: DaemonOptions): Promise<RunningDaemon> {
 
     const states = ['running', 'paused', 'promoting', 'reverting', ...FINAL];
     const metrics = daemonMetrics(() => store.countByState(), states);
+    q = countingErrors(q, metrics);
     const hooks = new Map<string, HookSpec>(d.hooks.map((h) => [h.name, h]));
     const runner = new Runner({ store, q, clock, hooks, defaultHooks: d.defaultHooks, concurrency: d.concurrency, catchUpMs: d.catchUpMs, log: log as Log, metrics });
     const api = new DaemonApi({ store, runner, tokens: d.tokens, protectReads: d.protectReads, metrics, now: () => clock.now() });

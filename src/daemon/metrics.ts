@@ -13,7 +13,7 @@ export interface DaemonMetrics {
   readonly evaluationSeconds: Histogram;
   readonly actions: Counter<'kind' | 'outcome'>;
   readonly actionSeconds: Histogram<'kind' | 'outcome'>;
-  readonly queryErrors: Counter;
+  readonly queryErrors: Counter<'reason'>;
   readonly apiRequests: Counter<'method' | 'route' | 'code'>;
 }
 
@@ -32,8 +32,17 @@ export function daemonMetrics(rolloutsByState: () => Record<string, number>, sta
       for (const s of states) this.set({ state: s }, n[s] ?? 0);
     },
   });
+  const queryErrors = new Counter({
+    name: 'hmd_query_errors_total',
+    help: 'SLI queries that failed, or answered without some engines (partial); either makes the SLO an error or no-data, never a pass.',
+    labelNames: ['reason'],
+    registers: [registry],
+  });
+  // Shown at 0 from the start, so that an alert on their rate has a series to read.
+  for (const reason of ['failed', 'partial']) queryErrors.inc({ reason }, 0);
   return {
     registry,
+    queryErrors,
     evaluations: new Counter({ name: 'hmd_evaluations_total', help: 'Stage evaluations taken, by the verdict they gave.', labelNames: ['verdict'], registers: [registry] }),
     sloResults: new Counter({ name: 'hmd_slo_results_total', help: 'SLO judgements, by SLO and status.', labelNames: ['slo', 'status'], registers: [registry] }),
     evaluationSeconds: new Histogram({
@@ -50,7 +59,6 @@ export function daemonMetrics(rolloutsByState: () => Record<string, number>, sta
       buckets: [0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300],
       registers: [registry],
     }),
-    queryErrors: new Counter({ name: 'hmd_query_errors_total', help: 'SLI queries that failed (each makes its SLO an error, never a pass).', registers: [registry] }),
     apiRequests: new Counter({ name: 'hmd_api_requests_total', help: 'HTTP requests to the daemon, by route and status code.', labelNames: ['method', 'route', 'code'], registers: [registry] }),
   };
 }

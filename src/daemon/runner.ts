@@ -288,10 +288,7 @@ export class Runner {
           return;
         }
         this.o.metrics?.evaluations.inc({ verdict: v.verdict });
-        for (const s of slos) {
-          this.o.metrics?.sloResults.inc({ slo: s.name, status: s.status });
-          if (s.status === 'error') this.o.metrics?.queryErrors.inc();
-        }
+        for (const s of slos) this.o.metrics?.sloResults.inc({ slo: s.name, status: s.status });
         this.o.log.info({ rollout: live.id, stage: live.plan.stages[stageIndex]!.name, at: new Date(at).toISOString(), verdict: v.verdict, state: result.state }, 'evaluated');
         this.after(live, result);
       });

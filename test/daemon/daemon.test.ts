@@ -68,7 +68,8 @@ S('the bundled bad release is reverted at its canary, once, through the revert w
     assert.match(m, /^hmd_evaluations_total\{verdict="revert"\} 1$/m);
     assert.match(m, /^hmd_actions_total\{kind="revert",outcome="succeeded"\} 1$/m);
     assert.match(m, /^hmd_action_duration_seconds_count\{kind="revert",outcome="succeeded"\} 1$/m);
-    assert.match(m, /^hmd_query_errors_total 0$/m);
+    assert.match(m, /^hmd_query_errors_total\{reason="failed"\} 0$/m);
+    assert.match(m, /^hmd_query_errors_total\{reason="partial"\} 0$/m);
   } finally {
     await h.stop();
   }
@@ -200,6 +201,30 @@ S('a revert whose hook keeps failing is retried until it goes through, never dro
     assert.is(h.receiver.acted.length, 1);
     assert.equal(d.events.map((e) => e.kind), ['created', 'revert', 'action-failed', 'action-failed', 'action-succeeded', 'reverted']);
     assert.match(d.events[2]!.message, /the revert hook failed at stage canary \(retrying\): gave up after 2 attempts: HTTP 503/);
+  } finally {
+    await h.stop();
+  }
+});
+
+S('an engine that cannot be reached never passes: the stage holds, then pauses for a person; query errors are counted', async () => {
+  // No retries and a high rate floor: the limiter would rightly slow queries to a failing engine,
+  // and on a 600x clock that would skip evaluations (tested elsewhere).
+  const engines = 'engines:\n  - {name: gone, url: "http://127.0.0.1:1", timeout: 1s}\nlimiter: {retry: {maxRetries: 0}, minRatePerSec: 10000}\n';
+  const h = await harness('2025-06-12T07:10:00Z', '', undefined, undefined, { engines, speed: 120 });
+  try {
+    const body = rolloutBody('blind', [{ name: 'canary', scope: 'datacenter=dc1,tier=tier1,color=green', baseline: 'datacenter=dc1,tier=tier1,color=blue', bake: '6m' }], { maxPause: '3m' });
+    assert.is((await call(h.daemon.url, 'POST', '/api/v1/rollouts', { body })).status, 201);
+    const d = await waitFor(h.daemon.url, 'r-1', (x) => x.state === 'paused');
+    assert.match(d.reason, /held past maxPause 3m at the end of stage canary: pause: /);
+    assert.equal(d.actions, [], 'nothing promoted on unknown health');
+    assert.ok(d.evaluations.length >= 9, `${d.evaluations.length} evaluations`);
+    // With one engine, its failure is a partial answer with nothing in it: no data, never a pass.
+    assert.ok(d.evaluations.every((e) => e.verdict === 'pause' && e.slos.every((x) => x.status === 'no-data')), JSON.stringify(d.evaluations.map((e) => [e.verdict, e.slos.map((x) => x.status)])));
+    assert.match(d.evaluations[d.evaluations.length - 1]!.reasons.join('\n'), /partial answer, engines gone missing; not judged as healthy/);
+    const m = (await call(h.daemon.url, 'GET', '/metrics')).text;
+    const partial = Number(/^hmd_query_errors_total\{reason="partial"\} (\d+)$/m.exec(m)?.[1]);
+    assert.ok(partial >= d.evaluations.length * 2, `${partial} partial answers counted for ${d.evaluations.length} evaluations of 2 SLOs`);
+    assert.match(m, /^hmd_slo_results_total\{slo="latency-p99",status="no-data"\} \d+$/m);
   } finally {
     await h.stop();
   }
