@@ -51,7 +51,7 @@ export const rolloutCommand: CommandModule<object, RolloutArgs> = {
       .option('server', { type: 'string', requiresArg: true, default: process.env['HMD_SERVER'] ?? 'http://127.0.0.1:9797', describe: 'The daemon\'s URL (or HMD_SERVER)' })
       .option('token-file', { type: 'string', requiresArg: true, describe: 'Read the bearer token from this file [default: the HMD_TOKEN environment variable]' })
       .option('state', { type: 'string', requiresArg: true, describe: 'list: only rollouts in these states (comma-separated, e.g. running,paused)' })
-      .option('wait', { type: 'boolean', describe: 'create, promote, abort: wait until the rollout finishes; exit 0 completed, 1 reverted or aborted' })
+      .option('wait', { type: 'boolean', describe: 'create, resume, promote, abort: wait until the rollout finishes; exit 0 completed, 1 reverted or aborted' })
       .option('json', { type: 'boolean', describe: 'Print the daemon\'s JSON answer' })
       .check((a) => {
         const needsTarget = a['action'] !== 'list';
@@ -120,11 +120,12 @@ async function run(args: RolloutArgs, io: RolloutIO): Promise<number> {
       try {
         doc = rolloutDocument(loadRollout(args.target!, io.env));
       } catch (e) {
-        throw new Exit(e instanceof ConfigError ? ROLLOUT_EXIT.USAGE : ROLLOUT_EXIT.USAGE, (e as Error).message);
+        if (!(e instanceof ConfigError)) throw e;
+        throw new Exit(ROLLOUT_EXIT.USAGE, e.message);
       }
       const d = (await call('POST', '/api/v1/rollouts', doc)) as RolloutDetail;
       if (args.json && !args.wait) io.out(JSON.stringify(d, null, 2) + '\n');
-      else io.out(`created ${d.id}: ${d.name}${d.version ? ` ${d.version}` : ''}, ${d.stages.length} stages; ${new URL(`/rollouts/${d.id}`, base).href}\n`);
+      else io.out(`created ${d.id}: ${d.name}${d.version ? ` ${d.version}` : ''}, ${d.stages.length} stages; ${new URL(base.pathname.replace(/\/+$/, '') + `/rollouts/${d.id}`, base).href}\n`);
       return args.wait ? wait(call, d.id, args, io) : ROLLOUT_EXIT.OK;
     }
     case 'list': {
@@ -166,7 +167,8 @@ async function wait(call: Call, id: string, args: RolloutArgs, io: RolloutIO): P
 
 /** One request to the daemon; the `data` of a success, or an Exit with the daemon's error. */
 async function api(base: URL, method: 'GET' | 'POST', path: string, body: object | undefined, token: string | undefined): Promise<unknown> {
-  const url = new URL(path, base);
+  // Under the server's own path, if it has one (a daemon behind a proxy at /hmd/).
+  const url = new URL(base.pathname.replace(/\/+$/, '') + path, base);
   let res;
   try {
     res = await request(url, {

@@ -16,7 +16,7 @@
 import { setMaxListeners } from 'node:events';
 import pLimit from 'p-limit';
 import { ConfigError } from '../config/yaml.js';
-import { evaluates, step, TransitionError, type ActionIntent, type RolloutEvent, type RolloutStatus } from '../rollout/machine.js';
+import { evaluates, FINAL, step, TransitionError, type ActionIntent, type RolloutEvent, type RolloutStatus } from '../rollout/machine.js';
 import { parseRollout, type RolloutPlan } from '../rollout/spec.js';
 import type { QueryFn } from '../slo/measure.js';
 import { Stage } from '../slo/stage.js';
@@ -144,7 +144,7 @@ export class Runner {
     const live = this.live.get(id);
     const row = this.o.store.rollout(id);
     if (!row) throw new NotFoundError(`no rollout ${id}`);
-    if (!live) throw new TransitionError(`cannot ${kind} a rollout that is ${row.status.state}`);
+    if (!live) throw new TransitionError(`cannot ${kind} a rollout that is ${row.status.state}${FINAL.includes(row.status.state) ? ' (it has finished)' : ''}`);
     const at = this.o.clock.now();
     const status = this.o.store.tx(() => {
       const cur = this.o.store.rollout(id)!.status;

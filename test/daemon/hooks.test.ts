@@ -533,10 +533,13 @@ test('command: success; the child gets the HMD_* variables, its env, the payload
     assert.equal(JSON.parse(d.stdin), actionPayload(PROMOTE));
     assert.is(d.cwd, tmp);
     assert.equal(d.args, ['a b', '$HOME;echo']);
+    // Whatever HMD_* variables the test runs with (HMD_TEST_JOBS, …) are inherited as they are.
+    const inherited = Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith('HMD_') && !/^HMD_(ACTION|IDEMPOTENCY_KEY|ROLLOUT_ID|ROLLOUT_NAME|VERSION|STAGE|STAGE_INDEX|SCOPE|NEXT_STAGE|NEXT_STAGE_INDEX|NEXT_SCOPE|REASON)$/.test(k)));
+    assert.is(inherited['HMD_TEST_INHERITED'], 'from the daemon');
     assert.equal(d.env, {
+      ...inherited,
       PATH: process.env['PATH'],
       EXTRA: 'extra value',
-      HMD_TEST_INHERITED: 'from the daemon',
       HMD_ACTION: 'promote',
       HMD_IDEMPOTENCY_KEY: 'r-42/1/promote',
       HMD_ROLLOUT_ID: 'r-42',

@@ -21,7 +21,7 @@ import { join } from 'node:path';
 const MIN = 60_000;
 
 test('24 concurrent rollouts, some paused, resumed and promoted by hand: all finish, histories complete, verdicts as the gate gives them', async () => {
-  const h = await harness('2025-06-13T09:34:00Z', '  concurrency: 4\n', undefined, undefined, { speed: 300 });
+  const h = await harness('2025-06-13T09:34:00Z', '  concurrency: 4\n', undefined, undefined, { speed: 120 });
   const u = h.daemon.url;
   try {
     // Two-stage canaries on every datacenter × tier × color but the bad release's own.
