@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { Node } from 'yaml';
 import { ConfigError, YamlReader } from '../config/yaml.js';
-import { parseScopeMatchers } from '../slo/scope.js';
+import { readScope } from '../slo/scope.js';
 import { parseSpecs, SPEC_API_VERSION, type SloSpec } from '../slo/spec.js';
 import { applyOverrides, OverrideError, type Setting } from './overrides.js';
 
@@ -170,15 +170,7 @@ export function parseBacktest(text: string, file: string, env: Record<string, st
   // Release.
   const relNode = need(s, 'release', specNode, 'spec');
   const rel = mapping(relNode, 'spec.release', RELEASE_KEYS);
-  const scopeText = (n: Node | undefined, what: string): string => {
-    const t = str(n, what);
-    try {
-      parseScopeMatchers(t);
-    } catch (err) {
-      fail(n, `${what}: ${(err as Error).message}`);
-    }
-    return t;
-  };
+  const scopeText = (n: Node | undefined, what: string): string => readScope(y, n, what);
   const stageNames = new Set<string>();
   const stages = y.list(need(rel, 'stages', relNode, 'spec.release'), 'spec.release.stages').map((item, i): StageSpec => {
     const what = `release.stages[${i}]`;

@@ -18,6 +18,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { Agent, request } from 'undici';
+import { errorCode } from '../util/errors.js';
 
 export interface WebhookSpec {
   /** http:// or https:// */
@@ -642,17 +643,6 @@ function safeDecode(s: string): string {
 /** The URL as errors show it: no credentials, and no query string, which often carries a token. */
 function displayUrl(u: URL): string {
   return u.origin + u.pathname + (u.search ? '?…' : '');
-}
-
-function errorCode(err: unknown): string | undefined {
-  for (let e: unknown = err, i = 0; e && i < 5; i++) {
-    const c = (e as { code?: unknown }).code;
-    if (typeof c === 'string') return c;
-    e = (e as { cause?: unknown }).cause;
-  }
-  // Connecting to every address of a name (happy eyeballs) fails with one error per address.
-  if (err instanceof AggregateError) for (const e of err.errors) if (typeof (e as { code?: unknown }).code === 'string') return (e as { code: string }).code;
-  return undefined;
 }
 
 function messageOf(err: unknown): string {

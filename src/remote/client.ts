@@ -23,6 +23,7 @@ import type { QueryResult, QueryStats } from '../promql/result.js';
 import { labelsFromRecord, type Labels } from '../storage/labels.js';
 import { BadResponseError, decodeQueryResponse, formatTimestamp } from './json.js';
 import type { Priority } from '../limiter/limiter.js';
+import { errorCode } from '../util/errors.js';
 
 const gunzip = promisify(gunzipCb);
 
@@ -372,17 +373,6 @@ export class RemoteEngine {
       signal?.removeEventListener('abort', onAbort);
     }
   }
-}
-
-function errorCode(err: unknown): string | undefined {
-  for (let e: unknown = err, i = 0; e && i < 5; i++) {
-    const c = (e as { code?: unknown }).code;
-    if (typeof c === 'string') return c;
-    e = (e as { cause?: unknown }).cause;
-  }
-  // AggregateError (happy eyeballs) carries codes on its members
-  if (err instanceof AggregateError) for (const e of err.errors) if (typeof (e as { code?: unknown }).code === 'string') return (e as { code: string }).code;
-  return undefined;
 }
 
 function snippet(body: string): string {

@@ -12,7 +12,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { isMap, isScalar, type Node } from 'yaml';
 import { ConfigError, YamlReader } from '../config/yaml.js';
-import { parseScopeMatchers } from '../slo/scope.js';
+import { readScope } from '../slo/scope.js';
 import { parseSpecs, SPEC_API_VERSION, type SloSpec } from '../slo/spec.js';
 
 export const ROLLOUT_KEYS = ['apiVersion', 'kind', 'metadata', 'spec'] as const;
@@ -76,15 +76,7 @@ export function parseRollout(text: string, file: string, o: ParseRolloutOptions 
   });
   const version = s.has('version') ? str(s.get('version'), 'spec.version') : undefined;
 
-  const scopeText = (n: Node | undefined, what: string): string => {
-    const t = str(n, what);
-    try {
-      parseScopeMatchers(t);
-    } catch (err) {
-      fail(n, `${what}: ${(err as Error).message}`);
-    }
-    return t;
-  };
+  const scopeText = (n: Node | undefined, what: string): string => readScope(y, n, what);
   const stageNames = new Set<string>();
   const stages = y.list(need(s, 'stages', specNode, 'spec'), 'spec.stages').map((item, i): RolloutStage => {
     const what = `spec.stages[${i}]`;

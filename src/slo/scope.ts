@@ -13,6 +13,8 @@ import { exprToString } from '../promql/printer.js';
 import { typeOf } from '../promql/signatures.js';
 import { isLegacyLabelName } from '../storage/labels.js';
 import { matcher, type LabelMatcher, type MatchType } from '../storage/matchers.js';
+import type { Node } from 'yaml';
+import type { YamlReader } from '../config/yaml.js';
 
 export type Scope =
   /** Matchers added to every selector. */
@@ -93,4 +95,15 @@ export function applyScope(expr: Expr, scope: Scope): Expr {
     return undefined;
   };
   return mapExpr(expr, wrap);
+}
+
+/** A scope written in a YAML value (a stage's scope or baseline), checked; errors point at the value. */
+export function readScope(y: YamlReader, n: Node | undefined, what: string): string {
+  const t = y.str(n, what);
+  try {
+    parseScopeMatchers(t);
+  } catch (err) {
+    y.fail(n, `${what}: ${(err as Error).message.replace(/^scope: /, '')}`);
+  }
+  return t;
 }
