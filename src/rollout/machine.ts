@@ -90,10 +90,11 @@ export function step(plan: MachinePlan, s: RolloutStatus, e: RolloutEvent): Step
   const stage = plan.stages[s.stage]!;
   const name = stage.name;
   const none = (status: RolloutStatus = s, happened: Happening[] = []): Step => ({ status, actions: [], happened });
-  const revert = (reason: string, aborting: boolean, by?: string): Step => ({
-    status: { state: 'reverting', stage: s.stage, stageStartedAt: s.stageStartedAt, ...(aborting ? { aborting } : {}), reason },
-    actions: [{ kind: 'revert', stage: s.stage, reason }],
-    happened: [{ kind: aborting ? 'abort' : 'revert', message: reason, ...(by !== undefined ? { by } : {}) }],
+  // `why` is the verdict's head line, or who aborted: the status says where, the action and event too.
+  const revert = (why: string, aborting: boolean, by?: string): Step => ({
+    status: { state: 'reverting', stage: s.stage, stageStartedAt: s.stageStartedAt, ...(aborting ? { aborting } : {}), reason: `reverting stage ${name}: ${why}` },
+    actions: [{ kind: 'revert', stage: s.stage, reason: `stage ${name}: ${why}` }],
+    happened: [{ kind: aborting ? 'abort' : 'revert', message: `stage ${name}: ${why}`, ...(by !== undefined ? { by } : {}) }],
   });
   const promote = (reason: string, by?: string): Step => ({
     status: { state: 'promoting', stage: s.stage, stageStartedAt: s.stageStartedAt, reason },
@@ -107,7 +108,7 @@ export function step(plan: MachinePlan, s: RolloutStatus, e: RolloutEvent): Step
   switch (e.kind) {
     case 'evaluated': {
       if (!evaluates(s)) return none();
-      if (e.verdict === 'revert') return revert(`stage ${name}: ${e.head}`, false);
+      if (e.verdict === 'revert') return revert(e.head, false);
       if (s.state === 'paused') return none();
       const bakeEnd = s.stageStartedAt + stage.bakeMs;
       if (e.at < bakeEnd) return none({ ...s, reason: `baking stage ${name}: ${ms(e.at - s.stageStartedAt)} of ${ms(stage.bakeMs)}; ${e.head}` });
@@ -136,7 +137,7 @@ export function step(plan: MachinePlan, s: RolloutStatus, e: RolloutEvent): Step
       return promote(`stage ${name} promoted by ${e.by}`, e.by);
     case 'abort':
       if (FINAL.includes(s.state) || s.state === 'reverting') refuse('abort');
-      return revert(`aborted by ${e.by} at stage ${name}`, true, e.by);
+      return revert(`aborted by ${e.by}`, true, e.by);
     case 'action-done': {
       if (e.action === 'promote' && s.state === 'promoting' && e.stage === s.stage) {
         if (!e.ok) {
@@ -160,7 +161,8 @@ export function step(plan: MachinePlan, s: RolloutStatus, e: RolloutEvent): Step
         // A revert is retried until it succeeds (the daemon never gives one up), so only success ends it.
         if (!e.ok) return none(s, [{ kind: 'action-failed', message: `the revert hook failed at stage ${name} (retrying): ${e.error ?? 'unknown error'}` }]);
         const final: RolloutState = s.aborting ? 'aborted' : 'reverted';
-        const reason = s.aborting ? `aborted and reverted at stage ${name}` : `reverted at stage ${name}: ${s.reason}`;
+        const why = s.reason.startsWith(`reverting stage ${name}: `) ? s.reason.slice(`reverting stage ${name}: `.length) : s.reason;
+        const reason = s.aborting ? `aborted and reverted at stage ${name} (${why})` : `reverted at stage ${name}: ${why}`;
         return none({ state: final, stage: s.stage, stageStartedAt: s.stageStartedAt, reason }, [
           { kind: 'action-succeeded', message: `revert at stage ${name} done` },
           { kind: final, message: reason },

@@ -164,7 +164,7 @@ R('create --wait: exit 1 when the rollout ends reverted, 0 when it completes', a
   const r = await rollout(bad.daemon.url, 'create', BAD_RELEASE_FILE, { wait: true });
   assert.is(r.code, 1, r.out + r.err);
   assert.match(r.out, /^created r-1: checkout-v1\.6\.0/);
-  assert.match(r.err, /^r-1: reverted at stage canary: reverted at stage canary: stage canary: revert: critical SLO http-5xx-ratio failed/m);
+  assert.match(r.err, /^r-1: reverted at stage canary: reverted at stage canary: revert: critical SLO http-5xx-ratio failed$/m);
   assert.ok(r.slept.every((ms) => ms === 2000), `polls every 2s of real time: ${r.slept.join(',')}`);
   assert.is((await list(bad))[0]!.state, 'reverted', 'the exit code tells what the daemon holds');
 

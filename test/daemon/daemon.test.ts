@@ -34,7 +34,7 @@ S('the bundled bad release is reverted at its canary, once, through the revert w
     const d = await waitFor(h.daemon.url, 'r-1', finished);
     assert.is(d.state, 'reverted');
     assert.is(d.stage.name, 'canary');
-    assert.match(d.reason, /reverted at stage canary: stage canary: revert: critical SLO http-5xx-ratio failed/);
+    assert.match(d.reason, /^reverted at stage canary: revert: critical SLO http-5xx-ratio failed$/);
     assert.equal(d.stages.map((s) => s.state), ['reverted', 'pending', 'pending']);
     // The impact starts 09:37; the canary is reverted within 5 minutes of it.
     const last = d.evaluations[d.evaluations.length - 1]!;

@@ -63,6 +63,8 @@ test('a revert verdict reverts at once, during the bake or a person\'s pause, an
   const [p, done] = run(paused, evaluated(5, 'revert'), { kind: 'action-done', at: at(6), action: 'revert', stage: 0, ok: true });
   assert.is(p!.status.state, 'reverting', 'a pause keeps watching');
   assert.is(done!.status.state, 'reverted');
+  assert.is(done!.status.reason, 'reverted at stage canary: revert: why', 'says where and why, once each');
+  assert.is(p!.status.reason, 'reverting stage canary: revert: why');
   // Pause verdicts do not move a paused rollout.
   assert.is(step(PLAN, paused, evaluated(5, 'pause')).status.state, 'paused');
   assert.is(step(PLAN, paused, evaluated(40, 'continue')).status.state, 'paused', 'no promotion while paused');
@@ -109,6 +111,7 @@ test('people: pause, promote early, abort (reverts, ends aborted); requests the 
   assert.is(aborted[0]!.status.state, 'reverting');
   assert.equal(aborted[0]!.actions.map((a) => a.kind), ['revert']);
   assert.is(aborted[1]!.status.state, 'aborted');
+  assert.is(aborted[1]!.status.reason, 'aborted and reverted at stage canary (aborted by cy)');
   for (const final of ['completed', 'reverted', 'aborted'] as const) {
     const f: RolloutStatus = { state: final, stage: 0, stageStartedAt: at(0), reason: '' };
     for (const k of ['pause', 'resume', 'promote', 'abort'] as const) assert.throws(() => step(PLAN, f, { kind: k, at: at(9), by: 'x' }), /has finished/);
