@@ -310,6 +310,18 @@ export class Runner {
       const live = this.live.get(a.rolloutId);
       const plan = live?.plan ?? (row ? parseRollout(row.document, `rollout ${a.rolloutId}`, {}) : undefined);
       if (!row || !plan) return;
+      // A promote the rollout no longer waits for (it was aborted, or is reverting) is not sent:
+      // widening a release that is being reverted is the one thing worse than doing nothing.
+      if (a.kind === 'promote' && !(row.status.state === 'promoting' && row.status.stage === a.stage)) {
+        const at = this.o.clock.now();
+        const error = `cancelled before it was sent: the rollout is ${row.status.state} at stage ${plan.stages[row.status.stage]?.name ?? row.status.stage}`;
+        this.o.store.tx(() => {
+          this.o.store.finishAction({ id: a.id, at, attempts: 0, outcome: 'failed', error });
+          this.o.store.addEvent(a.rolloutId, at, 'action-failed', `promote after stage ${plan.stages[a.stage]?.name ?? a.stage} ${error}`);
+        });
+        this.o.log.warn({ rollout: a.rolloutId, action: a.kind, key: a.idempotencyKey }, 'promote cancelled');
+        return;
+      }
       const st = plan.stages[a.stage]!;
       const nx = a.kind === 'promote' ? plan.stages[a.stage + 1] : undefined;
       const req: ActionRequest = {
