@@ -71,7 +71,10 @@ export class Runner {
   private readonly actionsInFlight = new Set<number>();
   private readonly inFlight = new Set<Promise<void>>();
   private readonly limit: ReturnType<typeof pLimit>;
+  /** Stops the loop: nothing new is started. */
   private readonly stopping = new AbortController();
+  /** Cuts hooks short, once the grace of a stop is over (their actions stay pending for the next start). */
+  private readonly cancel = new AbortController();
   private wakeUp: (() => void) | undefined;
   private loop: Promise<void> | undefined;
   private readonly catchUpMs: number;
@@ -82,7 +85,7 @@ export class Runner {
   constructor(private readonly o: RunnerOptions) {
     this.limit = pLimit(o.concurrency ?? 8);
     // Every hook and sleep in flight listens for the stop: many at once is normal here.
-    setMaxListeners(0, this.stopping.signal);
+    setMaxListeners(0, this.stopping.signal, this.cancel.signal);
     this.catchUpMs = o.catchUpMs ?? 60 * 60_000;
     this.revertRetryMs = o.revertRetryMs ?? 10_000;
   }
@@ -113,6 +116,11 @@ export class Runner {
     const grace = new Promise<void>((r) => (timer = setTimeout(r, graceMs)));
     await Promise.race([Promise.allSettled([...this.inFlight]), grace]);
     clearTimeout(timer);
+    // Past the grace: hooks still running are cut short, and their outcome is not stored.
+    if (this.inFlight.size > 0) {
+      this.cancel.abort();
+      await Promise.allSettled([...this.inFlight]);
+    }
   }
 
   /** Creates a rollout from its document (request body); returns its id. */
@@ -345,9 +353,9 @@ export class Runner {
           ok = false;
           error = `no hook named ${JSON.stringify(a.hook)} in the daemon's config`;
         } else {
-          const out = await runHook(hook, req, { signal: this.stopping.signal });
+          const out = await runHook(hook, req, { signal: this.cancel.signal });
           // Stopped mid-call: nothing is stored, and the next start calls the hook again with the same key.
-          if (this.stopping.signal.aborted && !out.ok) return;
+          if (this.cancel.signal.aborted && !out.ok) return;
           ok = out.ok;
           error = out.error;
           attempts = out.attempts;

@@ -68,4 +68,67 @@ test('a promote overtaken by an abort before it was carried out is cancelled, ne
   }
 });
 
+/** A runner over the fixture history on a 60x clock, its hooks calling `receiver`. */
+function runnerFor(store: Store, receiverUrl: string, storage: ParquetQueryable): Runner {
+  const engine = new Engine();
+  return new Runner({
+    store,
+    q: { instant: (e, t) => engine.instantQuery(storage, e, t), range: (e, s, en, st) => engine.rangeQuery(storage, e, s, en, st) },
+    clock: simulatedClock({ simStart: Date.parse('2025-06-12T07:10:00Z'), wallStart: Date.now(), speed: 60 }),
+    hooks: new Map([['rollback', { name: 'rollback', webhook: { url: `${receiverUrl}/revert`, retries: 0, timeoutMs: 10_000 } }]]),
+    defaultHooks: { revert: 'rollback' },
+    log: quiet,
+  });
+}
+
+test('a graceful stop lets a hook in flight finish and stores its outcome; past the grace it is cut short and carried out at the next start, with the same key', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'hmd-runner-'));
+  const receiver = await startReceiver();
+  const storage = new ParquetQueryable(openObjectStore(HISTORY));
+  const store = new Store(join(dir, 'state.db'));
+  const body = JSON.stringify(rolloutBody('stopping', [{ name: 'a', scope: 'datacenter=dc1,tier=tier1,color=green', baseline: 'datacenter=dc1,tier=tier1,color=blue', bake: '1h' }]));
+  /** Waits until the receiver has `n` calls in hand (answered or not). */
+  const arrived = async (n: number) => {
+    for (let i = 0; i < 400 && receiver.arrived < n; i++) await sleep(10);
+    assert.is(receiver.arrived, n, 'the hook is in flight');
+  };
+  try {
+    // Within the grace: the answer (300ms later) is waited for and stored.
+    receiver.delayMs = 300;
+    let runner = runnerFor(store, receiver.url, storage);
+    runner.start();
+    const r1 = runner.create(body, 'request body', 'ana');
+    runner.request(r1, 'abort', 'ana');
+    await arrived(1);
+    assert.is(receiver.calls.length, 0, 'not answered yet');
+    await runner.stop(5_000);
+    assert.equal([store.rollout(r1)!.status.state, store.actions(r1)[0]!.state], ['aborted', 'succeeded']);
+
+    // Past the grace: cut short, nothing stored; the next start sends it again with the same key.
+    receiver.delayMs = 2_000;
+    runner = runnerFor(store, receiver.url, storage);
+    runner.start();
+    const r2 = runner.create(body, 'request body', 'ana');
+    runner.request(r2, 'abort', 'ana');
+    await arrived(2);
+    await runner.stop(50);
+    assert.equal([store.rollout(r2)!.status.state, store.actions(r2)[0]!.state, store.actions(r2)[0]!.attempts], ['reverting', 'pending', 0]);
+    receiver.delayMs = 0;
+    runner = runnerFor(store, receiver.url, storage);
+    runner.start();
+    for (let i = 0; i < 400 && store.rollout(r2)!.status.state !== 'aborted'; i++) await sleep(25);
+    assert.is(store.rollout(r2)!.status.state, 'aborted');
+    await runner.stop(1000);
+    // Wait for the cut-short call's late answer, so that the receiver has seen both.
+    for (let i = 0; i < 400 && receiver.calls.length < 3; i++) await sleep(10);
+    assert.equal(receiver.calls.map((c) => c.key), ['r-1/0/revert', 'r-2/0/revert', 'r-2/0/revert']);
+    assert.equal(receiver.acted.map((c) => c.key), ['r-1/0/revert', 'r-2/0/revert']);
+  } finally {
+    store.close();
+    await storage.close?.();
+    await receiver.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test.run();

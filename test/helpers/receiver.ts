@@ -24,6 +24,8 @@ export interface Receiver {
   failNext(n: number, status?: number): void;
   /** Wait this long before answering each call (so that a caller can die while it waits). */
   delayMs: number;
+  /** Calls received so far, answered or not (`calls` holds them once answered). */
+  arrived: number;
   close(): Promise<void>;
 }
 
@@ -37,7 +39,10 @@ export async function startReceiver(): Promise<Receiver> {
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => setTimeout(answer, receiver.delayMs));
+    req.on('end', () => {
+      receiver.arrived++;
+      setTimeout(answer, receiver.delayMs);
+    });
     const answer = () => {
       let body: Record<string, unknown> = {};
       try {
@@ -64,6 +69,7 @@ export async function startReceiver(): Promise<Receiver> {
   const port = (server.address() as AddressInfo).port;
   const receiver: Receiver = {
     delayMs: 0,
+    arrived: 0,
     url: `http://127.0.0.1:${port}`,
     calls,
     acted,
