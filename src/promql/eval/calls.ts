@@ -438,9 +438,21 @@ function histogramQuantile(ev: Evaluator, e: Call, grid: StepGrid): VectorValue 
     const values = new Float64Array(n);
     const present = new Uint8Array(n);
     let any = false;
+    // Sorted by bound once, stably, for every step: a step's buckets are then in the order
+    // bucketQuantile would sort them into (equal bounds in input order), and it sorts nothing.
+    // Bucket objects are reused from step to step.
+    g.members.sort((a, b) => (a.le < b.le ? -1 : a.le > b.le ? 1 : 0));
+    const pool = g.members.map((m) => ({ upperBound: m.le, count: 0 }));
+    const buckets: { upperBound: number; count: number }[] = [];
     for (let i = 0; i < n; i++) {
-      const buckets: { upperBound: number; count: number }[] = [];
-      for (const m of g.members) if (m.s.present[i]) buckets.push({ upperBound: m.le, count: m.s.values[i]! });
+      buckets.length = 0;
+      for (let k = 0; k < g.members.length; k++) {
+        const m = g.members[k]!;
+        if (!m.s.present[i]) continue;
+        const b = pool[k]!;
+        b.count = m.s.values[i]!;
+        buckets.push(b);
+      }
       if (buckets.length === 0) continue;
       const r = bucketQuantile(q[i]!, buckets);
       if (r.forcedMonotonic) {
