@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { Node } from 'yaml';
 import { ConfigError, YamlReader } from '../config/yaml.js';
-import { readScope } from '../slo/scope.js';
+import { readStage } from '../rollout/spec.js';
 import { parseSpecs, SPEC_API_VERSION, type SloSpec } from '../slo/spec.js';
 import { applyOverrides, OverrideError, type Setting } from './overrides.js';
 
@@ -170,18 +170,12 @@ export function parseBacktest(text: string, file: string, env: Record<string, st
   // Release.
   const relNode = need(s, 'release', specNode, 'spec');
   const rel = mapping(relNode, 'spec.release', RELEASE_KEYS);
-  const scopeText = (n: Node | undefined, what: string): string => readScope(y, n, what);
   const stageNames = new Set<string>();
   const stages = y.list(need(rel, 'stages', relNode, 'spec.release'), 'spec.release.stages').map((item, i): StageSpec => {
     const what = `release.stages[${i}]`;
-    const m = mapping(item, what, STAGE_KEYS);
-    const nm = str(need(m, 'name', item, what), `${what}.name`);
-    if (stageNames.has(nm)) fail(m.get('name'), `${what}.name: ${JSON.stringify(nm)} is used by an earlier stage`);
-    stageNames.add(nm);
+    const { m, stage } = readStage(y, item, what, STAGE_KEYS, stageNames, false);
     return {
-      name: nm,
-      scope: scopeText(need(m, 'scope', item, what), `${what}.scope`),
-      ...(m.has('baseline') ? { baseline: scopeText(m.get('baseline'), `${what}.baseline`) } : {}),
+      ...stage,
       ...(m.has('startedAt') ? { startedAt: y.time(m.get('startedAt'), `${what}.startedAt`) } : {}),
       ...(m.has('bake') ? { bakeMs: duration(m.get('bake'), `${what}.bake`) } : {}),
     };

@@ -60,6 +60,27 @@ export interface ParseRolloutOptions {
   readonly env?: Record<string, string | undefined>;
 }
 
+/**
+ * What every kind of stage has (release plans and backtests alike): a name unique among
+ * `names` (and plain when `plainName`), a scope and an optional baseline, checked and located.
+ * Returns the stage's keys for the kind's own fields.
+ */
+export function readStage(y: YamlReader, item: Node, what: string, keys: readonly string[], names: Set<string>, plainName: boolean): { m: Map<string, Node>; stage: { name: string; scope: string; baseline?: string } } {
+  const m = y.mapping(item, what, keys);
+  const name = y.str(y.need(m, 'name', item, what), `${what}.name`);
+  if (plainName && !/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(name)) y.fail(m.get('name'), `${what}.name ${JSON.stringify(name)}: use letters, digits, '-', '_' and '.'`);
+  if (names.has(name)) y.fail(m.get('name'), `${what}.name: ${JSON.stringify(name)} is used by an earlier stage`);
+  names.add(name);
+  return {
+    m,
+    stage: {
+      name,
+      scope: readScope(y, y.need(m, 'scope', item, what), `${what}.scope`),
+      ...(m.has('baseline') ? { baseline: readScope(y, m.get('baseline'), `${what}.baseline`) } : {}),
+    },
+  };
+}
+
 /** Parses and checks a rollout document (file or request body); `file` names it in errors. */
 export function parseRollout(text: string, file: string, o: ParseRolloutOptions = {}): RolloutPlan {
   const env = o.env ?? {};
@@ -76,21 +97,11 @@ export function parseRollout(text: string, file: string, o: ParseRolloutOptions 
   });
   const version = s.has('version') ? str(s.get('version'), 'spec.version') : undefined;
 
-  const scopeText = (n: Node | undefined, what: string): string => readScope(y, n, what);
   const stageNames = new Set<string>();
   const stages = y.list(need(s, 'stages', specNode, 'spec'), 'spec.stages').map((item, i): RolloutStage => {
     const what = `spec.stages[${i}]`;
-    const m = mapping(item, what, ROLLOUT_STAGE_KEYS);
-    const nm = str(need(m, 'name', item, what), `${what}.name`);
-    if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(nm)) fail(m.get('name'), `${what}.name ${JSON.stringify(nm)}: use letters, digits, '-', '_' and '.'`);
-    if (stageNames.has(nm)) fail(m.get('name'), `${what}.name: ${JSON.stringify(nm)} is used by an earlier stage`);
-    stageNames.add(nm);
-    return {
-      name: nm,
-      scope: scopeText(need(m, 'scope', item, what), `${what}.scope`),
-      ...(m.has('baseline') ? { baseline: scopeText(m.get('baseline'), `${what}.baseline`) } : {}),
-      bakeMs: duration(need(m, 'bake', item, what), `${what}.bake`),
-    };
+    const { m, stage } = readStage(y, item, what, ROLLOUT_STAGE_KEYS, stageNames, true);
+    return { ...stage, bakeMs: duration(need(m, 'bake', item, what), `${what}.bake`) };
   });
   const maxPauseMs = s.has('maxPause') ? duration(s.get('maxPause'), 'spec.maxPause') : DEFAULT_MAX_PAUSE_MS;
 
