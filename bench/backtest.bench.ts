@@ -36,8 +36,9 @@
  *       the counter's zero), Prometheus 2.42 the other way round, which differs for a window
  *       that starts just after a counter reset (the fixture's restarts).
  * HTTP requests are counted with node:diagnostics_channel (S3: node:http; Prometheus: undici).
- * HMD_BENCH_CPU_PROFILE=FILE writes a CPU profile of the A runs alone (not the data generation
- * or the IO runs) to FILE, for Chrome DevTools.
+ * HMD_BENCH_CPU_PROFILE=FILE writes a CPU profile of the last A run alone (not the data
+ * generation or the IO runs) to FILE, for Chrome DevTools; HMD_BENCH_HEAP_PROFILE=FILE a sampling
+ * profile of what it allocates.
  * Nothing is asserted on time. The last line is one line of JSON with every figure.
  */
 
@@ -46,7 +47,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Session } from 'node:inspector/promises';
-import { performance } from 'node:perf_hooks';
+import { performance, PerformanceObserver } from 'node:perf_hooks';
 import pLimit from 'p-limit';
 import { log, median, parseFlags, round } from './common.js';
 import { runBatch, type BatchResult, type RunOutcome } from '../src/backtest/batch.js';
@@ -210,19 +211,34 @@ interface BatchRun {
   readonly fetches: Fetch[];
   readonly requests: number;
   readonly wallMs: number;
+  /** CPU time of the bench's process: steadier than wall time on a shared machine. */
+  readonly cpuMs?: number;
+  /** Time the main thread spent paused for garbage collection. */
+  readonly gcMs?: number;
 }
 
-/** Starts the inspector's CPU profiler when HMD_BENCH_CPU_PROFILE names a file; returns its stop. */
+/**
+ * Starts the inspector's CPU profiler when HMD_BENCH_CPU_PROFILE names a file, and its sampling
+ * heap profiler (allocations by call stack) when HMD_BENCH_HEAP_PROFILE does; returns their stop.
+ */
 async function profileA(): Promise<() => Promise<void>> {
-  const file = process.env.HMD_BENCH_CPU_PROFILE;
-  if (!file) return async () => {};
+  const cpu = process.env.HMD_BENCH_CPU_PROFILE;
+  const heap = process.env.HMD_BENCH_HEAP_PROFILE;
+  if (!cpu && !heap) return async () => {};
   const session = new Session();
   session.connect();
-  await session.post('Profiler.enable');
-  await session.post('Profiler.start');
+  if (cpu) {
+    await session.post('Profiler.enable');
+    await session.post('Profiler.start');
+  }
+  if (heap) {
+    await session.post('HeapProfiler.enable');
+    // Every 32 KiB allocated, with the objects a scavenge frees kept: what the GC is made to do.
+    await session.post('HeapProfiler.startSampling', { samplingInterval: 32768, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
+  }
   return async () => {
-    const { profile } = await session.post('Profiler.stop');
-    writeFileSync(file, JSON.stringify(profile));
+    if (cpu) writeFileSync(cpu, JSON.stringify((await session.post('Profiler.stop')).profile));
+    if (heap) writeFileSync(heap, JSON.stringify((await session.post('HeapProfiler.stopSampling')).profile));
     session.disconnect();
   };
 }
@@ -235,8 +251,19 @@ async function runA(files: string[], s3: S3History, concurrency: number): Promis
   Object.assign(process.env, s3.env);
   try {
     const t = performance.now();
+    const cpu = process.cpuUsage();
+    let gcMs = 0;
+    const gc = new PerformanceObserver((list) => {
+      for (const e of list.getEntries()) gcMs += e.duration;
+    });
+    gc.observe({ entryTypes: ['gc'] });
     const result = await runBatch({ files, concurrency, source: { kind: 'data', location: s3.location }, cache: { onFetch: (req, bytes) => fetches.push({ req, bytes }) } });
-    return { result, fetches, requests: counter.count(s3.server.endpoint), wallMs: performance.now() - t };
+    const wallMs = performance.now() - t;
+    const cpuMs = cpuMsSince(cpu);
+    // The observer is told after the fact: let the last collections' entries arrive.
+    await new Promise((r) => setImmediate(r));
+    gc.disconnect();
+    return { result, fetches, requests: counter.count(s3.server.endpoint), wallMs, cpuMs, gcMs };
   } finally {
     counter.stop();
     for (const [k, v] of saved) {
@@ -246,8 +273,15 @@ async function runA(files: string[], s3: S3History, concurrency: number): Promis
   }
 }
 
+/** CPU time of this process (all its threads; s3rver and Prometheus run in others) since `from`, ms. */
+function cpuMsSince(from: NodeJS.CpuUsage): number {
+  const d = process.cpuUsage(from);
+  return (d.user + d.system) / 1000;
+}
+
 interface IoRun {
   readonly wallMs: number;
+  readonly cpuMs: number;
   readonly bytes: number;
   readonly requests: number;
   readonly series: number;
@@ -264,6 +298,7 @@ async function replayIo(fetches: readonly Fetch[], s3: S3History, concurrency: n
   let samples = 0;
   try {
     const t = performance.now();
+    const cpu = process.cpuUsage();
     await Promise.all(
       fetches.map((f) =>
         limit(async () => {
@@ -274,7 +309,7 @@ async function replayIo(fetches: readonly Fetch[], s3: S3History, concurrency: n
         }),
       ),
     );
-    return { wallMs: performance.now() - t, bytes, requests: store.stats.requests, series, samples };
+    return { wallMs: performance.now() - t, cpuMs: cpuMsSince(cpu), bytes, requests: store.stats.requests, series, samples };
   } finally {
     await store.close();
   }
@@ -409,8 +444,8 @@ async function main(): Promise<void> {
       const once = await replayIo(mergedByMetric(a.fetches), s3, o.concurrency);
       onces.push(once);
       log(
-        `  round ${i + 1}: A ${round(a.wallMs)} ms (${a.fetches.length} selects to storage, ${a.requests} S3 requests), ` +
-          `IO only ${round(io.wallMs)} ms (${io.requests} S3 requests): ${round(a.wallMs / io.wallMs)}x; read once ${round(once.wallMs)} ms`,
+        `  round ${i + 1}: A ${round(a.wallMs)} ms, cpu ${round(a.cpuMs ?? 0)} ms, gc ${round(a.gcMs ?? 0)} ms (${a.fetches.length} selects to storage, ${a.requests} S3 requests), ` +
+          `IO only ${round(io.wallMs)} ms, cpu ${round(io.cpuMs)} ms (${io.requests} S3 requests): ${round(a.wallMs / io.wallMs)}x; read once ${round(once.wallMs)} ms`,
       );
     }
     const a = as[0]!;
@@ -490,6 +525,8 @@ async function main(): Promise<void> {
         a: {
           wallMs: round(aMs),
           wallMsRuns: as.map((r) => round(r.wallMs)),
+          cpuMs: round(median(as.map((r) => r.cpuMs ?? 0))),
+          gcMs: round(median(as.map((r) => r.gcMs ?? 0))),
           queriesAsked: st.queriesAsked,
           queriesSent: st.queriesSent,
           queriesDirect: st.queriesDirect,
@@ -499,7 +536,7 @@ async function main(): Promise<void> {
           fetchBytes,
           s3Requests: a.requests,
         },
-        io: { wallMs: round(ioMs), wallMsRuns: ios.map((r) => round(r.wallMs)), selects: a.fetches.length, bytesRead: io.bytes, s3Requests: io.requests, series: io.series, samples: io.samples },
+        io: { wallMs: round(ioMs), wallMsRuns: ios.map((r) => round(r.wallMs)), cpuMs: round(median(ios.map((r) => r.cpuMs))), selects: a.fetches.length, bytesRead: io.bytes, s3Requests: io.requests, series: io.series, samples: io.samples },
         readOnce: { wallMs: round(onceMs), selects: merged, bytesRead: once.bytes, s3Requests: once.requests, samples: once.samples },
         ratio: round(ratio),
         targetMet: ratio <= 2,

@@ -191,7 +191,7 @@ export async function replay(spec: BacktestSpec, slos: readonly SloSpec[], q: Qu
       const next = stages[i + 1]?.startedAt;
       const end = next ?? start + st.bakeMs!;
       const decisionAt = Math.min(st.bakeMs !== undefined ? start + st.bakeMs : end, end);
-      const stage = new Stage({ specs: slos, scope: st.scope, baselineScope: st.baseline, startedAt: start });
+      const stage = new Stage({ specs: slos, scope: st.scope, baselineScope: st.baseline, startedAt: start, keepReasons: 'latest' });
       const times: number[] = [];
       for (let t = align(start); (next === undefined ? t <= end : t < end) && t < stopAt; t += interval) times.push(t);
       prefetch(stage, times);
@@ -221,7 +221,7 @@ export async function replay(spec: BacktestSpec, slos: readonly SloSpec[], q: Qu
       const st = stages[i]!;
       const decisionAt = start + st.bakeMs!;
       const deadline = decisionAt + spec.release.maxPauseMs;
-      const stage = new Stage({ specs: slos, scope: st.scope, baselineScope: st.baseline, startedAt: start });
+      const stage = new Stage({ specs: slos, scope: st.scope, baselineScope: st.baseline, startedAt: start, keepReasons: 'latest' });
       // Up to the first evaluation past the deadline: the most this stage can take.
       const times: number[] = [];
       for (let t = align(start); t < stopAt; t += interval) {

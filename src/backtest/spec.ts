@@ -110,8 +110,19 @@ function underSetting<T>(setting: Setting, f: () => T): T {
   }
 }
 
+/**
+ * SLO specs already parsed, by file and text as overridden: a batch's backtests mostly share
+ * their SLO files, and sharing the parsed specs also shares what is remembered per spec.
+ */
+export type SloReads = Map<string, readonly SloSpec[]>;
+
 /** Reads a backtest spec and its SLO specs, with a setting's overrides applied to both. */
-export function loadBacktest(path: string, setting: Setting = [], env: Record<string, string | undefined> = process.env): LoadedBacktest {
+export function loadBacktest(
+  path: string,
+  setting: Setting = [],
+  env: Record<string, string | undefined> = process.env,
+  reads?: SloReads,
+): LoadedBacktest {
   const file = resolve(path);
   return underSetting(setting, () => {
     const { text } = applyOverrides(readText(file, 'backtest spec'), file, 'backtest', setting);
@@ -121,7 +132,13 @@ export function loadBacktest(path: string, setting: Setting = [], env: Record<st
     for (const f of spec.sloFiles) {
       const o = applyOverrides(readText(f, 'SLO spec'), f, 'slo', setting);
       for (const a of o.applied) sloApplied.add(a.flag.key);
-      slos.push(...parseSpecs(o.text, f, env));
+      const key = `${f}\0${o.text}`;
+      let parsed = reads?.get(key);
+      if (!parsed) {
+        parsed = parseSpecs(o.text, f, env);
+        reads?.set(key, parsed);
+      }
+      slos.push(...parsed);
     }
     // An SLO override that names an SLO this backtest does not have reaches nothing here.
     for (const a of setting) {

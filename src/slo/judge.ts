@@ -10,7 +10,7 @@
  * partial answers and errors never pass: each has a policy whose default is the safe one.
  */
 
-import { mannWhitneyU } from './stats.js';
+import { mannWhitneySorted, mannWhitneyU, type MannWhitney } from './stats.js';
 
 export type Status = 'pass' | 'warn' | 'fail' | 'no-data' | 'error';
 
@@ -85,7 +85,12 @@ export interface Measurements {
   /** Error ratios of the release scope per burn-rate window, by window length in ms. */
   readonly errorRatios?: ReadonlyMap<number, Measured>;
   /** The SLI's samples over the comparison window, per scope. */
-  readonly samples?: { readonly release: ArrayLike<number>; readonly baseline: ArrayLike<number> };
+  readonly samples?: {
+    readonly release: ArrayLike<number>;
+    readonly baseline: ArrayLike<number>;
+    /** Both already sorted ascending, without NaNs (the comparison need not sort them). */
+    readonly sorted?: boolean;
+  };
   /** Requests in the release scope over the window. */
   readonly traffic?: Measured;
 }
@@ -183,6 +188,14 @@ function ruleLabels(rule: BurnRateRule): readonly [string, string] {
 
 /** -x for each x. */
 const negated = (xs: ArrayLike<number>): number[] => Array.from(xs, (v) => -v);
+/** -x for each x of an ascending sample, still ascending. */
+const negatedSorted = (xs: ArrayLike<number>): number[] => Array.from({ length: xs.length }, (_, i) => -xs[xs.length - 1 - i]!);
+
+/** The one-sided test "the release is worse than the baseline", however worse is measured. */
+function releaseWorseTest(worse: JudgementSpec['worse'], rel: ArrayLike<number>, bas: ArrayLike<number>, sorted: boolean): MannWhitney | undefined {
+  if (worse === 'higher') return sorted ? mannWhitneySorted(rel, bas) : mannWhitneyU(rel, bas);
+  return sorted ? mannWhitneySorted(negatedSorted(rel), negatedSorted(bas)) : mannWhitneyU(negated(rel), negated(bas));
+}
 
 /** Judges one evaluation of one SLO. */
 export function judge(spec: JudgementSpec, m: Measurements): Evaluation {
@@ -243,7 +256,7 @@ export function judge(spec: JudgementSpec, m: Measurements): Evaluation {
     const c = spec.comparison;
     const rel = m.samples?.release ?? [];
     const bas = m.samples?.baseline ?? [];
-    const mw = rel.length >= c.minSamples && bas.length >= c.minSamples ? mannWhitneyU(spec.worse === 'higher' ? rel : negated(rel), spec.worse === 'higher' ? bas : negated(bas)) : undefined;
+    const mw = rel.length >= c.minSamples && bas.length >= c.minSamples ? releaseWorseTest(spec.worse, rel, bas, m.samples?.sorted === true) : undefined;
     // The old code is as affected as the new: the problem is the fleet's, not the release's.
     fleetWide = increase !== undefined && increase <= c.maxRelativeIncrease;
     if (sli !== undefined && base !== undefined && increase !== undefined && mw) {

@@ -34,7 +34,15 @@ export interface StageOptions {
    * (a one-shot gate has no later evaluation to wait for).
    */
   readonly oneShot?: boolean;
+  /**
+   * Whose reasons the evaluations keep: every one's (default; the gate reports each), or only the
+   * latest's (a backtest, which judges thousands: the summaries read the latest alone, and the
+   * rest kept alive would cost the garbage collector more than the judging itself).
+   */
+  readonly keepReasons?: 'all' | 'latest';
 }
+
+const NO_REASONS: readonly never[] = Object.freeze([]);
 
 /** A one-shot gate's limits: the first evaluation decides. */
 const ONE_SHOT: RunLimits = { initialDelayMs: 0, failureLimit: 0, inconclusiveLimit: 0, errorLimit: 0 };
@@ -77,6 +85,9 @@ export class Stage {
       const ev: { -readonly [K in keyof StageEvaluation]: StageEvaluation[K] } = { at: t, status: e.status, reasons: e.reasons };
       if (sli !== undefined) ev.sli = sli;
       if (base !== undefined) ev.baseline = base;
+      if (this.o.keepReasons === 'latest' && s.evaluations.length > 0) {
+        (s.evaluations[s.evaluations.length - 1] as { reasons: StageEvaluation['reasons'] }).reasons = NO_REASONS;
+      }
       s.evaluations.push(ev);
       const limits = this.o.oneShot ? ONE_SHOT : s.spec.evaluation;
       s.summary = summarizeRun(limits, s.evaluations, this.o.startedAt, t);

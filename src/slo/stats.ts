@@ -111,8 +111,14 @@ function sortedNumbers(xs: ArrayLike<number>, k: 0 | 1): Float64Array {
 
 /** The Mann-Whitney U test of `a` against `b` (NaNs dropped). Undefined when either is empty. */
 export function mannWhitneyU(a: ArrayLike<number>, b: ArrayLike<number>): MannWhitney | undefined {
-  const xs = sortedNumbers(a, 0);
-  const ys = sortedNumbers(b, 1);
+  return mannWhitneySorted(sortedNumbers(a, 0), sortedNumbers(b, 1));
+}
+
+/**
+ * The Mann-Whitney U test of samples already sorted ascending, without NaNs (a replay keeps its
+ * sliding comparison windows sorted, so that each evaluation does not sort them again).
+ */
+export function mannWhitneySorted(xs: ArrayLike<number>, ys: ArrayLike<number>): MannWhitney | undefined {
   const n1 = xs.length;
   const n2 = ys.length;
   if (n1 === 0 || n2 === 0) return undefined;

@@ -229,8 +229,11 @@ S("columnar measurements judge exactly as the gate's instant queries do, time by
   }
 });
 
-/** Measurements with samples as plain arrays (measureMany may hand out views of a column). */
-const plain = (m: Measurements) => (m.samples ? { ...m, samples: { release: Array.from(m.samples.release), baseline: Array.from(m.samples.baseline) } } : m);
+/** Samples as a sorted plain array: the comparison takes them as a multiset, and measureMany hands them out sorted (views of a slab). */
+const multiset = (xs: ArrayLike<number>) => Array.from(xs).sort((a, b) => a - b);
+const ascending = (xs: ArrayLike<number>) => Array.from(xs).every((v, i, a) => i === 0 || a[i - 1]! <= v);
+/** Measurements with the samples as multisets. */
+const plain = (m: Measurements) => (m.samples ? { ...m, samples: { release: multiset(m.samples.release), baseline: multiset(m.samples.baseline) } } : m);
 
 S('measureMany gives, time by time, the very measurements measure takes', async () => {
   const t0 = Date.parse('2025-06-13T09:20:00Z');
@@ -246,7 +249,15 @@ S('measureMany gives, time by time, the very measurements measure takes', async 
     for (const [rel, base, what] of cases) {
       const scopes = spec.scope.via ? scopesFor(spec, 'version=v1.6.0', 'version=v1.5.0') : scopesFor(spec, rel, base);
       const many = await measureMany(spec, scopes, times, direct);
-      for (let i = 0; i < times.length; i += 7) assert.equal(plain(many.at(i)!), plain(await measure(spec, scopes, times[i]!, direct)), `${f}, ${what}, at ${new Date(times[i]!).toISOString()}`);
+      // Step by step at first (each comparison window slid from the one before), then by jumps
+      // and backwards (each made afresh), then again (made before).
+      const order = [...Array.from({ length: 20 }, (_, i) => i), 59, 45, 33, 21, 27, 28, 29, 0, 5, 19];
+      for (const i of order) {
+        const m = many.at(i)!;
+        const at = `${f}, ${what}, at ${new Date(times[i]!).toISOString()}`;
+        if (m.samples?.sorted) assert.ok(ascending(m.samples.release) && ascending(m.samples.baseline), `${at}: sorted as said`);
+        assert.equal(plain(m), plain(await measure(spec, scopes, times[i]!, direct)), at);
+      }
     }
   }
   // An SLI returning several series is the same error either way.

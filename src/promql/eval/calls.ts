@@ -201,7 +201,9 @@ function rangeCall(ev: Evaluator, e: Call, m: MatrixValue, scalars: (Float64Arra
     }
     const before = processed;
     // Every field present from the start (resets too): one object shape for the kernels.
-    const w: Window = { ts, vs: rs.vs, lo: 0, hi: 0, start: 0, end: 0, range: m.range, resets: undefined };
+    // Over immutable samples a series' counter resets are indexed once for every call that reads it.
+    const resets = memo && checkCounter ? memo.resetsOf(rs.vs) : undefined;
+    const w: Window = { ts, vs: rs.vs, lo: 0, hi: 0, start: 0, end: 0, range: m.range, resets };
     let lo = 0;
     let hi = 0;
     let any = false;

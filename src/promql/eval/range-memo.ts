@@ -7,6 +7,12 @@
  * hold the same samples, so the output over the same window ends is the same.
  */
 
+import { indexResets } from '../functions/range.js';
+import type { ResetIndex } from '../functions/window.js';
+
+/** Values per slab of remembered copies (1 MiB of floats). */
+const SLAB_VALUES = 131_072;
+
 /** One series' output over the steps of one call. */
 interface Entry {
   readonly values: Float64Array;
@@ -18,6 +24,10 @@ interface Entry {
 /** Remembered outputs, keyed by the series' buffers (dropped with them) and the call. */
 export class RangeMemo {
   private readonly byBuffers = new WeakMap<ArrayBufferLike, WeakMap<ArrayBufferLike, Map<string, Entry>>>();
+  private readonly resetsByBuffer = new WeakMap<ArrayBufferLike, Map<string, ResetIndex>>();
+  private slabV = new Float64Array(0);
+  private slabP = new Uint8Array(0);
+  private used = 0;
   hits = 0;
   misses = 0;
 
@@ -47,6 +57,29 @@ export class RangeMemo {
     if (!inner) this.byBuffers.set(ts.buffer, (inner = new WeakMap()));
     let m = inner.get(vs.buffer);
     if (!m) inner.set(vs.buffer, (m = new Map()));
-    m.set(key, { values: values.slice(), present: present.slice(), processed });
+    const n = values.length;
+    if (this.used + n > this.slabV.length) {
+      // Copies go into shared slabs: a buffer per copy costs far more than a view of one.
+      const size = Math.max(SLAB_VALUES, n);
+      this.slabV = new Float64Array(size);
+      this.slabP = new Uint8Array(size);
+      this.used = 0;
+    }
+    const v = this.slabV.subarray(this.used, this.used + n);
+    const p = this.slabP.subarray(this.used, this.used + n);
+    this.used += n;
+    v.set(values);
+    p.set(present);
+    m.set(key, { values: v, present: p, processed });
+  }
+
+  /** The reset index of a series' values, made once per series however many calls read it. */
+  resetsOf(vs: Float64Array): ResetIndex {
+    let m = this.resetsByBuffer.get(vs.buffer);
+    if (!m) this.resetsByBuffer.set(vs.buffer, (m = new Map()));
+    const k = `${vs.byteOffset}|${vs.length}`;
+    let r = m.get(k);
+    if (!r) m.set(k, (r = indexResets(vs)));
+    return r;
   }
 }

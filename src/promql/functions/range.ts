@@ -95,19 +95,22 @@ function resetIndex(w: Window): ResetIndex | undefined {
       w.resets = (c ?? 0) + 1;
       return undefined;
     }
-    const vs = w.vs;
-    // rank[i]: drops at indices 1..i; at[k]: the index of the k-th drop.
-    const rank = new Int32Array(vs.length);
-    let n = 0;
-    for (let i = 1; i < vs.length; i++) {
-      if (vs[i]! < vs[i - 1]!) n++;
-      rank[i] = n;
-    }
-    const at = new Int32Array(n);
-    for (let i = 1, k = 0; i < vs.length; i++) if (vs[i]! < vs[i - 1]!) at[k++] = i;
-    return (w.resets = { rank, at });
+    return (w.resets = indexResets(w.vs));
   }
   return c;
+}
+
+/** The drops of a series' values, indexed: rank[i] drops at indices 1..i, at[k] the index of the k-th. */
+export function indexResets(vs: Float64Array): ResetIndex {
+  const rank = new Int32Array(vs.length);
+  let n = 0;
+  for (let i = 1; i < vs.length; i++) {
+    if (vs[i]! < vs[i - 1]!) n++;
+    rank[i] = n;
+  }
+  const at = new Int32Array(n);
+  for (let i = 1, k = 0; i < vs.length; i++) if (vs[i]! < vs[i - 1]!) at[k++] = i;
+  return { rank, at };
 }
 
 /** irate and idelta (Prometheus's instantValue): the last two samples only; a drop counts as a reset for irate. */
