@@ -94,7 +94,9 @@ export function evalAggregate(ev: Evaluator, e: AggregateExpr, grid: StepGrid): 
 
   const mean = op === 'avg' || op === 'stddev' || op === 'stdvar' ? new Float64Array(cells) : undefined;
   const incremental = op === 'avg' ? new Uint8Array(cells) : undefined;
-  for (let si = 0; si < input.length; si++) {
+  // sum is most queries' outer operation: its own loop, without the per-sample switch.
+  if (op === 'sum') sumInto(ev, input, g.groupOf, n, value, comp, seen);
+  else for (let si = 0; si < input.length; si++) {
     ev.ctx.checkDeadline();
     const s = input[si]!;
     const base = g.groupOf[si]! * n;
@@ -126,16 +128,6 @@ export function evalAggregate(ev: Evaluator, e: AggregateExpr, grid: StepGrid): 
         continue;
       }
       switch (op) {
-        case 'sum': {
-          // Kahan-Neumaier compensated sum, as Prometheus's kahanSumInc.
-          const sum = value[c]!;
-          const t = sum + f;
-          if (t === Infinity || t === -Infinity) comp[c] = 0;
-          else if (Math.abs(sum) >= Math.abs(f)) comp[c]! += sum - t + f;
-          else comp[c]! += f - t + sum;
-          value[c] = t;
-          break;
-        }
         case 'avg': {
           const cnt = ++count[c]!;
           if (!incremental![c]) {
@@ -222,6 +214,33 @@ export function evalAggregate(ev: Evaluator, e: AggregateExpr, grid: StepGrid): 
     if (any) out.push({ labels: g.labels[gi]!, values, present, dropName: g.dropName[gi]! });
   }
   return { type: 'vector', series: out };
+}
+
+/** Sums each series into its group's cells (Kahan-Neumaier compensated, as Prometheus's kahanSumInc). */
+function sumInto(ev: Evaluator, input: readonly StepSeries[], groupOf: Int32Array, n: number, value: Float64Array, comp: Float64Array, seen: Uint8Array): void {
+  for (let si = 0; si < input.length; si++) {
+    ev.ctx.checkDeadline();
+    const s = input[si]!;
+    const base = groupOf[si]! * n;
+    const vals = s.values;
+    const pres = s.present;
+    for (let i = 0; i < n; i++) {
+      if (!pres[i]) continue;
+      const f = vals[i]!;
+      const c = base + i;
+      if (!seen[c]) {
+        seen[c] = 1;
+        value[c] = f;
+        continue;
+      }
+      const sum = value[c]!;
+      const t = sum + f;
+      if (t === Infinity || t === -Infinity) comp[c] = 0;
+      else if (Math.abs(sum) >= Math.abs(f)) comp[c]! += sum - t + f;
+      else comp[c]! += f - t + sum;
+      value[c] = t;
+    }
+  }
 }
 
 function checkQuantileParam(ev: Evaluator, e: AggregateExpr, q: Float64Array): void {

@@ -60,8 +60,8 @@ function extrapolatedRate(w: Window, isCounter: boolean, isRate: boolean, out: F
         prev = cur;
       }
     } else {
-      // Drops at lo+1 .. hi-1 are those ranked rank[lo] .. rank[hi-1]-1.
-      for (let k = r.rank[lo]!, end = r.rank[hi - 1]!; k < end; k++) result += vs[r.at[k]! - 1]!;
+      // Drops at lo+1 .. hi-1 are those ranked rank[lo] .. rank[hi-1]-1 (no ranks: no drops).
+      if (r.at.length > 0) for (let k = r.rank[lo]!, end = r.rank[hi - 1]!; k < end; k++) result += vs[r.at[k]! - 1]!;
     }
   }
   let durationToStart = (firstT - w.start) / 1000;
@@ -100,16 +100,21 @@ function resetIndex(w: Window): ResetIndex | undefined {
   return c;
 }
 
+/** The index of a series without drops: most counters, most of the time. */
+const NO_RESETS: ResetIndex = { rank: new Int32Array(0), at: new Int32Array(0) };
+
 /** The drops of a series' values, indexed: rank[i] drops at indices 1..i, at[k] the index of the k-th. */
 export function indexResets(vs: Float64Array): ResetIndex {
-  const rank = new Int32Array(vs.length);
+  // Counted first, reading only: a series without drops needs no ranks at all.
   let n = 0;
-  for (let i = 1; i < vs.length; i++) {
-    if (vs[i]! < vs[i - 1]!) n++;
-    rank[i] = n;
-  }
+  for (let i = 1; i < vs.length; i++) if (vs[i]! < vs[i - 1]!) n++;
+  if (n === 0) return NO_RESETS;
+  const rank = new Int32Array(vs.length);
   const at = new Int32Array(n);
-  for (let i = 1, k = 0; i < vs.length; i++) if (vs[i]! < vs[i - 1]!) at[k++] = i;
+  for (let i = 1, k = 0; i < vs.length; i++) {
+    if (vs[i]! < vs[i - 1]!) at[k++] = i;
+    rank[i] = k;
+  }
   return { rank, at };
 }
 
