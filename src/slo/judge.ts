@@ -83,7 +83,7 @@ export interface Measurements {
   /** The SLI over the baseline (old code) scope. */
   readonly baseline?: Measured;
   /** Error ratios of the release scope per burn-rate window, by window length in ms. */
-  readonly errorRatios?: ReadonlyMap<number, Measured>;
+  readonly errorRatios?: { get(windowMs: number): Measured | undefined };
   /** The SLI's samples over the comparison window, per scope. */
   readonly samples?: {
     readonly release: ArrayLike<number>;

@@ -232,8 +232,15 @@ S("columnar measurements judge exactly as the gate's instant queries do, time by
 /** Samples as a sorted plain array: the comparison takes them as a multiset, and measureMany hands them out sorted (views of a slab). */
 const multiset = (xs: ArrayLike<number>) => Array.from(xs).sort((a, b) => a - b);
 const ascending = (xs: ArrayLike<number>) => Array.from(xs).every((v, i, a) => i === 0 || a[i - 1]! <= v);
-/** Measurements with the samples as multisets. */
-const plain = (m: Measurements) => (m.samples ? { ...m, samples: { release: multiset(m.samples.release), baseline: multiset(m.samples.baseline) } } : m);
+/** Measurements with the samples as multisets and the error ratios read at the windows of `ref` (a Map from measure). */
+const plain = (m: Measurements, ref: Measurements) => {
+  const windows = ref.errorRatios instanceof Map ? [...(ref.errorRatios as Map<number, unknown>).keys()] : [];
+  return {
+    ...m,
+    ...(m.errorRatios ? { errorRatios: windows.map((w) => [w, m.errorRatios!.get(w)]) } : {}),
+    ...(m.samples ? { samples: { release: multiset(m.samples.release), baseline: multiset(m.samples.baseline) } } : {}),
+  };
+};
 
 S('measureMany gives, time by time, the very measurements measure takes', async () => {
   const t0 = Date.parse('2025-06-13T09:20:00Z');
@@ -256,7 +263,8 @@ S('measureMany gives, time by time, the very measurements measure takes', async 
         const m = many.at(i)!;
         const at = `${f}, ${what}, at ${new Date(times[i]!).toISOString()}`;
         if (m.samples?.sorted) assert.ok(ascending(m.samples.release) && ascending(m.samples.baseline), `${at}: sorted as said`);
-        assert.equal(plain(m), plain(await measure(spec, scopes, times[i]!, direct)), at);
+        const ref = await measure(spec, scopes, times[i]!, direct);
+        assert.equal(plain(m, ref), plain(ref, ref), at);
       }
     }
   }
@@ -265,7 +273,8 @@ S('measureMany gives, time by time, the very measurements measure takes', async 
   const bare = { ...spec, sli: { kind: 'expr' as const, expr: 'rate(http_requests_total[$window])' }, judgement: { worse: 'higher' as const, thresholds: { fail: 1 } } };
   const sc = scopesFor(bare, 'datacenter=dc1,tier=tier1,color=green', undefined);
   const m = (await measureMany(bare, sc, [t0], direct)).at(0);
-  assert.equal(plain(m!), plain(await measure(bare, sc, t0, direct)));
+  const ref = await measure(bare, sc, t0, direct);
+  assert.equal(plain(m!, ref), plain(ref, ref));
   assert.match(m!.sli.kind === 'error' ? m!.sli.message : '', /returned \d+ series; aggregate it to one/);
 });
 
