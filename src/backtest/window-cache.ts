@@ -110,34 +110,9 @@ export class WindowCache implements Queryable {
   async select(req: SelectRequest, signal?: AbortSignal): Promise<SelectResult> {
     if (req.labelsOnly) return this.inner.select(req, signal);
     this.stats.selects++;
-    // Fetch by metric name when there is one, and keep the other matchers for the filter.
-    const name = req.matchers.find((m) => m.name === METRIC_NAME && m.type === '=' && m.value !== '');
-    const fetchMatchers = name ? [name] : req.matchers;
+    const { name, mk, first, last } = this.request(req, signal);
     const filter = name ? req.matchers.filter((m) => m !== name) : [];
-    const mk = matchersKey(fetchMatchers);
-    const first = Math.floor(req.mint / this.blockMs);
-    const last = Math.floor(req.maxt / this.blockMs);
     const wanted: Promise<Block>[] = [];
-    let run: number[] = [];
-    const flush = () => {
-      if (run.length === 0) return;
-      const ids = run;
-      run = [];
-      const fetched = this.fetch(fetchMatchers, ids[0]!, ids[ids.length - 1]!, signal);
-      ids.forEach((b, i) => this.remember(`${mk}|${b}`, fetched.then((blocks) => blocks[i]!)));
-    };
-    for (let b = first; b <= last; b++) {
-      const k = `${mk}|${b}`;
-      const hit = this.blocks.get(k);
-      if (hit) {
-        // Least recently used goes first: re-insert on use.
-        this.blocks.delete(k);
-        this.blocks.set(k, hit);
-        this.stats.blocksHit++;
-      } else run.push(b);
-      if (hit) flush();
-    }
-    flush();
     for (let b = first; b <= last; b++) wanted.push(this.blocks.get(`${mk}|${b}`)!);
     const got = await Promise.all(wanted);
     this.evict();
@@ -159,6 +134,46 @@ export class WindowCache implements Queryable {
       }
     }
     return { series: cut(joined, req.mint, req.maxt) };
+  }
+
+  /** Starts fetching the blocks a select of `req` needs that are neither kept nor on their way. */
+  prefetch(req: SelectRequest): void {
+    if (!req.labelsOnly) this.request(req);
+  }
+
+  /**
+   * The metric matcher (if any), fetch key and block span of a select, with its missing blocks
+   * put on their way (contiguous ones in one fetch). Blocks asked for again move to the back of
+   * the eviction order.
+   */
+  private request(req: SelectRequest, signal?: AbortSignal): { name: LabelMatcher | undefined; mk: string; first: number; last: number } {
+    // Fetch by metric name when there is one, and keep the other matchers for the filter.
+    const name = req.matchers.find((m) => m.name === METRIC_NAME && m.type === '=' && m.value !== '');
+    const fetchMatchers = name ? [name] : req.matchers;
+    const mk = matchersKey(fetchMatchers);
+    const first = Math.floor(req.mint / this.blockMs);
+    const last = Math.floor(req.maxt / this.blockMs);
+    let run: number[] = [];
+    const flush = () => {
+      if (run.length === 0) return;
+      const ids = run;
+      run = [];
+      const fetched = this.fetch(fetchMatchers, ids[0]!, ids[ids.length - 1]!, signal);
+      ids.forEach((b, i) => this.remember(`${mk}|${b}`, fetched.then((blocks) => blocks[i]!)));
+    };
+    for (let b = first; b <= last; b++) {
+      const k = `${mk}|${b}`;
+      const hit = this.blocks.get(k);
+      if (hit) {
+        // Least recently used goes first: re-insert on use.
+        this.blocks.delete(k);
+        this.blocks.set(k, hit);
+        this.stats.blocksHit++;
+      } else run.push(b);
+      if (hit) flush();
+    }
+    flush();
+    return { name, mk, first, last };
   }
 
   private remember(k: string, p: Promise<Block>): void {

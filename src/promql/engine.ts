@@ -82,6 +82,18 @@ export class Engine {
     return this.exec(storage, query, startMs, endMs, stepMs, opts);
   }
 
+  /**
+   * Starts storage reading what a range query (step 0: an instant query) will select, when the
+   * storage can read ahead; evaluates nothing. Bad expressions are left for the query to report.
+   */
+  prefetch(storage: Queryable, query: Expr, startMs: number, endMs: number, stepMs: number): void {
+    if (!storage.prefetch || endMs < startMs || stepMs < 0) return;
+    const grid = makeGrid(startMs, endMs, stepMs > 0 ? stepMs : 1);
+    for (const [vs, r] of selectorRanges(query, grid, { start: startMs, end: endMs }, this.lookbackDelta, this.noStepSubqueryInterval)) {
+      storage.prefetch({ matchers: vs.matchers, mint: r.mint, maxt: r.maxt });
+    }
+  }
+
   private async exec(storage: Queryable, query: string | Expr, start: number, end: number, step: number, opts: QueryOptions): Promise<QueryResult> {
     const t0 = performance.now();
     const queryText = typeof query === 'string' ? query : '';

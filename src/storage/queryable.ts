@@ -47,6 +47,11 @@ export interface Queryable {
    */
   readonly immutableSamples?: boolean;
   select(req: SelectRequest, signal?: AbortSignal): Promise<SelectResult>;
+  /**
+   * Starts reading what `select(req)` will need, without waiting (a cache that keeps what it
+   * reads): a query waiting for its turn behind a limiter has its data on the way meanwhile.
+   */
+  prefetch?(req: SelectRequest): void;
   labelNames?(matchers: readonly LabelMatcher[], mint: number, maxt: number): Promise<string[]>;
   labelValues?(name: string, matchers: readonly LabelMatcher[], mint: number, maxt: number): Promise<string[]>;
   close?(): Promise<void>;

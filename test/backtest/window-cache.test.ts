@@ -9,6 +9,8 @@ import { fileURLToPath } from 'node:url';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { WindowCache } from '../../src/backtest/window-cache.js';
+import { Engine } from '../../src/promql/engine.js';
+import { parseExpr } from '../../src/promql/parser.js';
 import { labelsKey } from '../../src/storage/labels.js';
 import { matcher, type LabelMatcher } from '../../src/storage/matchers.js';
 import { openObjectStore } from '../../src/storage/objstore/open.js';
@@ -90,6 +92,38 @@ S('a failed read is not kept, and the sample budget evicts the least recently us
   const fetchedBefore = cache.stats.fetches;
   await cache.select(req);
   assert.is(cache.stats.fetches, fetchedBefore + 1, 'evicted, so read again');
+});
+
+S('a prefetch puts the blocks of a query on their way once; the query then reads nothing more; a failed prefetch is tried again', async () => {
+  const asked: SelectRequest[] = [];
+  let fail = true;
+  const inner = new ParquetQueryable(openObjectStore(DATA));
+  const counting: Queryable = {
+    select: (req, signal) => {
+      asked.push(req);
+      return fail ? Promise.reject(new Error('store unavailable')) : inner.select(req, signal);
+    },
+  };
+  const cache = new WindowCache(counting);
+  const engine = new Engine();
+  const expr = parseExpr('sum(rate(http_requests_total{datacenter="dc2",code=~"5.."}[5m])) / sum(rate(http_requests_total{datacenter="dc2"}[5m]))');
+  const [start, end, step] = [DAY0 + 7 * H, DAY0 + 13 * H, 60_000];
+  // Failed: nothing kept, and no rejection left unhandled.
+  engine.prefetch(cache, expr, start, end, step);
+  await new Promise((r) => setTimeout(r, 50));
+  assert.is(asked.length, 1, 'one metric, one read for the blocks 0 and 1');
+  fail = false;
+  engine.prefetch(cache, expr, start, end, step);
+  engine.prefetch(cache, expr, start, end, step);
+  assert.is(asked.length, 2, 'read again after the failure, once however often prefetched');
+  assert.equal(asked[1]!.matchers.map(String), ['__name__="http_requests_total"']);
+  assert.ok(asked[1]!.mint <= start - 5 * 60_000 && asked[1]!.maxt >= end, 'the blocks cover the range the query selects');
+  const r = await engine.rangeQuery(cache, expr, start, end, step);
+  assert.is(asked.length, 2, 'the query reads nothing more');
+  const direct = await engine.rangeQuery(inner, expr, start, end, step);
+  assert.equal(r.value, direct.value);
+  // Storage that cannot read ahead is left alone.
+  assert.not.throws(() => engine.prefetch(inner, expr, start, end, step));
 });
 
 S.run();
