@@ -112,29 +112,105 @@ export function worst(statuses: readonly Status[]): Status {
 const fmt = (v: number): string => (Number.isFinite(v) ? String(Math.round(v * 1e6) / 1e6) : String(v));
 
 /**
- * A reason whose message is written when first read: a backtest judges tens of thousands of
- * evaluations and reads the messages of a few. A class (not a literal with a getter) so that
- * making one is cheap; the message is an own enumerable property once read, so spreading or
- * serialising a reason reads it.
+ * A check's finding whose values and message are made when first read, from the numbers it was
+ * decided on: a backtest judges tens of thousands of evaluations and reads the reasons of a few,
+ * and one object per finding (no closures, no values object) keeps the garbage collector out of
+ * the judging. Serialised through toJSON, with both.
  */
-class LazyReason implements Reason {
-  private text: string | undefined;
+abstract class Finding implements Reason {
+  private v: Reason['values'] | undefined;
+  private m: string | undefined;
   constructor(
     readonly check: Reason['check'],
     readonly status: Status,
-    readonly values: Reason['values'],
-    private readonly write: () => string,
   ) {}
+  protected abstract makeValues(): Reason['values'];
+  protected abstract makeMessage(): string;
+  get values(): Reason['values'] {
+    return (this.v ??= this.makeValues());
+  }
   get message(): string {
-    return (this.text ??= this.write());
+    return (this.m ??= this.makeMessage());
   }
   toJSON(): Reason {
     return { check: this.check, status: this.status, message: this.message, values: this.values };
   }
 }
 
-function reason(check: Reason['check'], status: Status, values: Reason['values'], message: () => string): Reason {
-  return new LazyReason(check, status, values, message);
+/** The SLI against the fixed thresholds. */
+class ThresholdFinding extends Finding {
+  constructor(
+    status: Status,
+    private readonly sli: number,
+    private readonly spec: JudgementSpec,
+  ) {
+    super('threshold', status);
+  }
+  protected makeValues(): Reason['values'] {
+    const { warn, fail } = this.spec.thresholds!;
+    if (this.status === 'fail') return { sli: this.sli, fail: fail! };
+    if (this.status === 'warn') return { sli: this.sli, warn: warn! };
+    const v: Record<string, number> = { sli: this.sli };
+    if (warn !== undefined) v['warn'] = warn;
+    if (fail !== undefined) v['fail'] = fail;
+    return v;
+  }
+  protected makeMessage(): string {
+    const { warn, fail } = this.spec.thresholds!;
+    const cmp = this.spec.worse === 'higher' ? 'above' : 'below';
+    if (this.status === 'fail') return `SLI ${fmt(this.sli)} is ${cmp} the fail threshold ${fail}`;
+    if (this.status === 'warn') return `SLI ${fmt(this.sli)} is ${cmp} the warn threshold ${warn}`;
+    return `SLI ${fmt(this.sli)} within thresholds`;
+  }
+}
+
+/** One multiwindow burn-rate rule. */
+class BurnFinding extends Finding {
+  constructor(
+    status: Status,
+    private readonly long: number,
+    private readonly short: number,
+    private readonly rule: BurnRateRule,
+    private readonly budget: number,
+    private readonly fires: boolean,
+  ) {
+    super('burn-rate', status);
+  }
+  protected makeValues(): Reason['values'] {
+    const r = this.rule;
+    return { burnLong: this.long, burnShort: this.short, factor: r.factor, longWindowMs: r.longMs, shortWindowMs: r.shortMs };
+  }
+  protected makeMessage(): string {
+    const r = this.rule;
+    return `burn rate ${fmt(this.long)}x over ${r.longMs / 60_000}m and ${fmt(this.short)}x over ${r.shortMs / 60_000}m ${this.fires ? 'reach' : 'stay under'} ${r.factor}x (budget ${fmt(this.budget)})`;
+  }
+}
+
+/** The release against its baseline: relative increase and the Mann-Whitney test. */
+class ComparisonFinding extends Finding {
+  constructor(
+    status: Status,
+    private readonly sli: number,
+    private readonly base: number,
+    private readonly increase: number,
+    private readonly mw: MannWhitney,
+    private readonly rule: ComparisonRule,
+    private readonly releaseWorse: boolean,
+  ) {
+    super('comparison', status);
+  }
+  protected makeValues(): Reason['values'] {
+    const mw = this.mw;
+    return { sli: this.sli, baseline: this.base, relativeIncrease: this.increase, p: mw.pGreater, effect: mw.effect - 0.5, n1: mw.n1, n2: mw.n2 };
+  }
+  protected makeMessage(): string {
+    const { sli, base, increase: inc, mw, rule: c } = this;
+    const p = mw.pGreater.toPrecision(3);
+    const effect = mw.effect - 0.5;
+    return this.releaseWorse
+      ? `release worse than baseline: ${fmt(sli)} vs ${fmt(base)} (+${fmt(inc * 100)}%), Mann-Whitney p=${p} < ${c.alpha}, effect ${fmt(effect)} >= ${c.minEffect}`
+      : `release not significantly worse than baseline: ${fmt(sli)} vs ${fmt(base)} (${inc >= 0 ? '+' : ''}${fmt(inc * 100)}%), p=${p}, effect ${fmt(effect)}`;
+  }
 }
 
 /** The policy of a judgement spec, the safe defaults filled in (made once per spec). */
@@ -201,48 +277,38 @@ function releaseWorseTest(worse: JudgementSpec['worse'], rel: ArrayLike<number>,
 export function judge(spec: JudgementSpec, m: Measurements): Evaluation {
   const policy = policyOf(spec);
   const reasons: Reason[] = [];
-  const usable = (x: Measured | undefined, what: string) => usableValue(x, what, policy, reasons);
-  const bad = (v: number, limit: number) => (spec.worse === 'higher' ? v > limit : v < limit);
+  const higher = spec.worse === 'higher';
 
   // Minimum traffic first: a scope with too few requests says nothing, whatever its ratio.
   if (spec.minTraffic !== undefined) {
-    const t = usable(m.traffic, 'traffic');
+    const t = usableValue(m.traffic, 'traffic', policy, reasons);
     if (t !== undefined && t < spec.minTraffic) {
       reasons.push({ check: 'traffic', status: policy.noData, message: `only ${fmt(t)} requests in the release scope, fewer than the ${spec.minTraffic} needed to judge`, values: { traffic: t, min: spec.minTraffic } });
       return { status: worstOf(reasons), reasons };
     }
   }
 
-  const sli = usable(m.sli, 'SLI');
-  const base = m.baseline ? usable(m.baseline, 'baseline SLI') : undefined;
+  const sli = usableValue(m.sli, 'SLI', policy, reasons);
+  const base = m.baseline ? usableValue(m.baseline, 'baseline SLI', policy, reasons) : undefined;
   const absolute: Reason[] = [];
 
   if (sli !== undefined && spec.thresholds) {
     const { warn, fail } = spec.thresholds;
-    const cmp = spec.worse === 'higher' ? 'above' : 'below';
-    if (fail !== undefined && bad(sli, fail)) absolute.push(reason('threshold', 'fail', { sli, fail }, () => `SLI ${fmt(sli)} is ${cmp} the fail threshold ${fail}`));
-    else if (warn !== undefined && bad(sli, warn)) absolute.push(reason('threshold', 'warn', { sli, warn }, () => `SLI ${fmt(sli)} is ${cmp} the warn threshold ${warn}`));
-    else absolute.push(reason('threshold', 'pass', { sli, ...(warn !== undefined ? { warn } : {}), ...(fail !== undefined ? { fail } : {}) }, () => `SLI ${fmt(sli)} within thresholds`));
+    const status: Status = fail !== undefined && (higher ? sli > fail : sli < fail) ? 'fail' : warn !== undefined && (higher ? sli > warn : sli < warn) ? 'warn' : 'pass';
+    absolute.push(new ThresholdFinding(status, sli, spec));
   }
 
   if (spec.burnRates?.length && spec.objective !== undefined) {
     const budget = 1 - spec.objective;
     for (const rule of spec.burnRates) {
       const [longWhat, shortWhat] = ruleLabels(rule);
-      const long = usable(m.errorRatios?.get(rule.longMs), longWhat);
-      const short = usable(m.errorRatios?.get(rule.shortMs), shortWhat);
+      const long = usableValue(m.errorRatios?.get(rule.longMs), longWhat, policy, reasons);
+      const short = usableValue(m.errorRatios?.get(rule.shortMs), shortWhat, policy, reasons);
       if (long === undefined || short === undefined) continue;
       const bl = long / budget;
       const bs = short / budget;
       const fires = bl >= rule.factor && bs >= rule.factor;
-      absolute.push(
-        reason(
-          'burn-rate',
-          fires ? rule.severity : 'pass',
-          { burnLong: bl, burnShort: bs, factor: rule.factor, longWindowMs: rule.longMs, shortWindowMs: rule.shortMs },
-          () => `burn rate ${fmt(bl)}x over ${rule.longMs / 60_000}m and ${fmt(bs)}x over ${rule.shortMs / 60_000}m ${fires ? 'reach' : 'stay under'} ${rule.factor}x (budget ${fmt(budget)})`,
-        ),
-      );
+      absolute.push(new BurnFinding(fires ? rule.severity : 'pass', bl, bs, rule, budget, fires));
     }
   }
 
@@ -260,17 +326,8 @@ export function judge(spec: JudgementSpec, m: Measurements): Evaluation {
     // The old code is as affected as the new: the problem is the fleet's, not the release's.
     fleetWide = increase !== undefined && increase <= c.maxRelativeIncrease;
     if (sli !== undefined && base !== undefined && increase !== undefined && mw) {
-      const effect = mw.effect - 0.5;
-      const releaseWorse = increase > c.maxRelativeIncrease && mw.pGreater < c.alpha && effect >= c.minEffect;
-      const inc = increase;
-      reasons.push(
-        reason('comparison', releaseWorse ? c.severity : 'pass', { sli, baseline: base, relativeIncrease: inc, p: mw.pGreater, effect, n1: mw.n1, n2: mw.n2 }, () => {
-          const p = mw.pGreater.toPrecision(3);
-          return releaseWorse
-            ? `release worse than baseline: ${fmt(sli)} vs ${fmt(base)} (+${fmt(inc * 100)}%), Mann-Whitney p=${p} < ${c.alpha}, effect ${fmt(effect)} >= ${c.minEffect}`
-            : `release not significantly worse than baseline: ${fmt(sli)} vs ${fmt(base)} (${inc >= 0 ? '+' : ''}${fmt(inc * 100)}%), p=${p}, effect ${fmt(effect)}`;
-        }),
-      );
+      const releaseWorse = increase > c.maxRelativeIncrease && mw.pGreater < c.alpha && mw.effect - 0.5 >= c.minEffect;
+      reasons.push(new ComparisonFinding(releaseWorse ? c.severity : 'pass', sli, base, increase, mw, c, releaseWorse));
     } else {
       reasons.push({
         check: 'comparison',
