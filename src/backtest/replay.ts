@@ -18,10 +18,10 @@ import { sloInfo, type SloInfo } from '../slo/info.js';
 import { ms } from '../util/duration.js';
 import type { Expr } from '../promql/ast.js';
 import { lowerBound } from '../storage/queryable.js';
-import { scopesFor, sliExpr, type MeasurementRows, type QueryFn, type Scopes } from '../slo/measure.js';
+import { scopesFor, sliExpr, type QueryFn, type Scopes } from '../slo/measure.js';
 import type { SloSpec } from '../slo/spec.js';
 import { Stage } from '../slo/stage.js';
-import type { Verdict } from '../slo/verdict.js';
+import type { StageVerdict, Verdict } from '../slo/verdict.js';
 import type { BacktestSpec } from './spec.js';
 
 /** One SLO at one evaluation. */
@@ -156,15 +156,14 @@ export async function replay(spec: BacktestSpec, slos: readonly SloSpec[], q: Qu
 
   // Each stage's evaluations are measured together before they are judged one by one (columnar:
   // one range query per expression instead of one instant query per expression and time).
-  const measured = new Map<Stage, { times: Map<number, number>; rows: Promise<MeasurementRows<Measurements[]>> }>();
-  const prefetch = (stage: Stage, times: number[]) => {
-    measured.set(stage, { times: new Map(times.map((t, i) => [t, i])), rows: stage.measureMany(times, q) });
+  // Evaluation n of a stage is at times[n]; a time off that list is measured on its own.
+  const measure = async (stage: Stage, times: number[]) => {
+    const rows = await stage.measureMany(times, q);
+    return (n: number, t: number) => (times[n] === t ? rows.at(n) : undefined);
   };
-  const evaluate = async (stage: Stage, name: string, t: number) => {
-    const m = measured.get(stage);
-    const i = m?.times.get(t);
-    const row = m && i !== undefined ? (await m.rows).at(i) : undefined;
-    const v = row ? stage.judgeAt(t, row) : await stage.evaluate(t, q);
+  // Synchronous when the row is measured: no promise per evaluation.
+  const judged = (stage: Stage, t: number, row: Measurements[] | undefined) => (row ? stage.judgeAt(t, row) : stage.evaluate(t, q));
+  const record = (stage: Stage, name: string, t: number, v: StageVerdict): Verdict => {
     evaluations.push({
       at: t,
       stage: name,
@@ -194,7 +193,7 @@ export async function replay(spec: BacktestSpec, slos: readonly SloSpec[], q: Qu
       const stage = new Stage({ specs: slos, scope: st.scope, baselineScope: st.baseline, startedAt: start, keepReasons: 'latest' });
       const times: number[] = [];
       for (let t = align(start); (next === undefined ? t <= end : t < end) && t < stopAt; t += interval) times.push(t);
-      prefetch(stage, times);
+      const rowAt = await measure(stage, times);
       let n = 0;
       let decision: Verdict | undefined;
       let last: Verdict | undefined;
@@ -204,7 +203,8 @@ export async function replay(spec: BacktestSpec, slos: readonly SloSpec[], q: Qu
           stopped = true;
           break;
         }
-        const v = await evaluate(stage, st.name, t);
+        const got = judged(stage, t, rowAt(n, t));
+        const v = record(stage, st.name, t, got instanceof Promise ? await got : got);
         n++;
         last = v;
         if (decision === undefined && t >= decisionAt) decision = v;
@@ -228,7 +228,7 @@ export async function replay(spec: BacktestSpec, slos: readonly SloSpec[], q: Qu
         times.push(t);
         if (t >= deadline) break;
       }
-      prefetch(stage, times);
+      const rowAt = await measure(stage, times);
       let n = 0;
       let decision: Verdict | undefined;
       let outcome: StageOutcome = 'stopped';
@@ -237,7 +237,8 @@ export async function replay(spec: BacktestSpec, slos: readonly SloSpec[], q: Qu
           stopped = true;
           break;
         }
-        const v = await evaluate(stage, st.name, t);
+        const got = judged(stage, t, rowAt(n, t));
+        const v = record(stage, st.name, t, got instanceof Promise ? await got : got);
         n++;
         if (revert) {
           outcome = 'reverted';
