@@ -7,7 +7,7 @@
  * hold the same samples, so the output over the same window ends is the same.
  */
 
-import { indexResets } from '../functions/range.js';
+import { indexResets, NO_RESETS } from '../functions/range.js';
 import type { ResetIndex } from '../functions/window.js';
 
 /** Values per slab of remembered copies (1 MiB of floats). */
@@ -24,7 +24,7 @@ interface Entry {
 /** Remembered outputs, keyed by the series' buffers (dropped with them) and the call. */
 export class RangeMemo {
   private readonly byBuffers = new WeakMap<ArrayBufferLike, WeakMap<ArrayBufferLike, Map<string, Entry>>>();
-  private readonly resetsByBuffer = new WeakMap<ArrayBufferLike, Map<string, ResetIndex>>();
+  private readonly resetsByBuffer = new WeakMap<ArrayBufferLike, ResetIndex>();
   private slabV = new Float64Array(0);
   private slabP = new Uint8Array(0);
   private used = 0;
@@ -73,13 +73,14 @@ export class RangeMemo {
     m.set(key, { values: v, present: p, processed });
   }
 
-  /** The reset index of a series' values, made once per series however many calls read it. */
+  /**
+   * The reset index of a series' values, made once per buffer: every view of it (the window
+   * cache cuts a series to each query's range) reads the same index from its own offset.
+   */
   resetsOf(vs: Float64Array): ResetIndex {
-    let m = this.resetsByBuffer.get(vs.buffer);
-    if (!m) this.resetsByBuffer.set(vs.buffer, (m = new Map()));
-    const k = `${vs.byteOffset}|${vs.length}`;
-    let r = m.get(k);
-    if (!r) m.set(k, (r = indexResets(vs)));
-    return r;
+    let whole = this.resetsByBuffer.get(vs.buffer);
+    if (!whole) this.resetsByBuffer.set(vs.buffer, (whole = indexResets(new Float64Array(vs.buffer, 0, vs.buffer.byteLength >> 3))));
+    if (whole.at.length === 0) return NO_RESETS;
+    return { at: whole.at, base: vs.byteOffset >> 3 };
   }
 }

@@ -60,8 +60,20 @@ function extrapolatedRate(w: Window, isCounter: boolean, isRate: boolean, out: F
         prev = cur;
       }
     } else {
-      // Drops at lo+1 .. hi-1 are those ranked rank[lo] .. rank[hi-1]-1 (no ranks: no drops).
-      if (r.at.length > 0) for (let k = r.rank[lo]!, end = r.rank[hi - 1]!; k < end; k++) result += vs[r.at[k]! - 1]!;
+      const at = r.at;
+      if (at.length > 0) {
+        // Drops at window indexes lo+1 .. hi-1, found by bisection (a series has a few).
+        const b = r.base;
+        const from = b + lo + 1;
+        let k = 0;
+        let top = at.length;
+        while (k < top) {
+          const mid = (k + top) >>> 1;
+          if (at[mid]! < from) k = mid + 1;
+          else top = mid;
+        }
+        for (const last = b + hi - 1; k < at.length && at[k]! <= last; k++) result += vs[at[k]! - b - 1]!;
+      }
     }
   }
   let durationToStart = (firstT - w.start) / 1000;
@@ -101,21 +113,17 @@ function resetIndex(w: Window): ResetIndex | undefined {
 }
 
 /** The index of a series without drops: most counters, most of the time. */
-const NO_RESETS: ResetIndex = { rank: new Int32Array(0), at: new Int32Array(0) };
+export const NO_RESETS: ResetIndex = { at: new Int32Array(0), base: 0 };
 
-/** The drops of a series' values, indexed: rank[i] drops at indices 1..i, at[k] the index of the k-th. */
+/** The drops of a series' values, indexed: the indexes j where vs[j] < vs[j-1], ascending. */
 export function indexResets(vs: Float64Array): ResetIndex {
-  // Counted first, reading only: a series without drops needs no ranks at all.
+  // Counted first, reading only: a series without drops needs nothing more.
   let n = 0;
   for (let i = 1; i < vs.length; i++) if (vs[i]! < vs[i - 1]!) n++;
   if (n === 0) return NO_RESETS;
-  const rank = new Int32Array(vs.length);
   const at = new Int32Array(n);
-  for (let i = 1, k = 0; i < vs.length; i++) {
-    if (vs[i]! < vs[i - 1]!) at[k++] = i;
-    rank[i] = k;
-  }
-  return { rank, at };
+  for (let i = 1, k = 0; i < vs.length; i++) if (vs[i]! < vs[i - 1]!) at[k++] = i;
+  return { at, base: 0 };
 }
 
 /** irate and idelta (Prometheus's instantValue): the last two samples only; a drop counts as a reset for irate. */

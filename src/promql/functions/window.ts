@@ -21,10 +21,14 @@ export interface Window {
   resets?: number | ResetIndex;
 }
 
-/** Where a series' values drop (counter resets): rank[i] drops at indices 1..i, at[k] the index of the k-th. */
+/**
+ * Where a series' values drop (counter resets), over arrays the window's are views of: `at`
+ * holds, ascending, each index j where values[j] < values[j-1]; the window's index i is index
+ * i + base there. (An index of a whole buffer serves every view of it.)
+ */
 export interface ResetIndex {
-  readonly rank: Int32Array;
   readonly at: Int32Array;
+  readonly base: number;
 }
 
 /**
