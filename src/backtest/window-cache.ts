@@ -14,6 +14,7 @@
  */
 
 import { compareLabels } from '../storage/labels.js';
+import { hasStale } from '../storage/stale.js';
 import { matchesAll, type LabelMatcher } from '../storage/matchers.js';
 import { METRIC_NAME } from '../storage/labels.js';
 import { concatSamples, lowerBound, upperBound, type Queryable, type SelectRequest, type SelectResult, type Series } from '../storage/queryable.js';
@@ -200,12 +201,14 @@ export class WindowCache implements Queryable {
     const out: { series: Series[]; samples: number; filtered: Map<string, readonly Series[]>; postings: Map<string, Map<string, Series[]>> }[] = [];
     for (let b = first; b <= last; b++) out.push({ series: [], samples: 0, filtered: new Map(), postings: new Map() });
     for (const s of r.series) {
+      // Looked for once here, so that no query of the batch scans the series for staleness again.
+      const clean = s.mayHaveStale === false || !hasStale(s.values);
       let a = 0;
       for (let b = first; b <= last; b++) {
         const end = upperBound(s.timestamps, (b + 1) * this.blockMs - 1, a);
         if (end > a) {
           const blk = out[b - first]!;
-          blk.series.push({ labels: s.labels, timestamps: s.timestamps.subarray(a, end), values: s.values.subarray(a, end), ...(s.mayHaveStale === false ? { mayHaveStale: false } : {}) });
+          blk.series.push({ labels: s.labels, timestamps: s.timestamps.subarray(a, end), values: s.values.subarray(a, end), ...(clean ? { mayHaveStale: false } : {}) });
           blk.samples += end - a;
         }
         a = end;

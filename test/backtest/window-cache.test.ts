@@ -11,7 +11,9 @@ import * as assert from 'uvu/assert';
 import { WindowCache } from '../../src/backtest/window-cache.js';
 import { Engine } from '../../src/promql/engine.js';
 import { parseExpr } from '../../src/promql/parser.js';
-import { labelsKey } from '../../src/storage/labels.js';
+import { labelsFromRecord, labelsKey } from '../../src/storage/labels.js';
+import { setStale } from '../../src/storage/stale.js';
+import { MemoryStore } from '../../src/storage/memory.js';
 import { matcher, type LabelMatcher } from '../../src/storage/matchers.js';
 import { openObjectStore } from '../../src/storage/objstore/open.js';
 import { ParquetQueryable } from '../../src/storage/parquet/queryable.js';
@@ -67,6 +69,21 @@ S('every select equals the store below, across blocks and days, for any matchers
   });
   assert.is(new Set(blocks).size, blocks.length);
   assert.ok(cache.stats.blocksHit > 0);
+});
+
+S('series are marked free of staleness markers once, when read, exactly when they are', async () => {
+  const mem = new MemoryStore();
+  const series = { clean: [1, 2, 3, 4], nan: [1, NaN, 3, 4], stale: [1, 2, 0, 4] };
+  for (const [kind, vs] of Object.entries(series)) vs.forEach((v, i) => mem.append(labelsFromRecord({ __name__: 'm', kind }), DAY0 + i * 60_000, v));
+  // A staleness marker in the third sample of the "stale" series.
+  const b = (await mem.select({ matchers: [name('m'), matcher('=', 'kind', 'stale')], mint: DAY0, maxt: DAY0 + H })).series[0]!;
+  setStale(b.values, 2);
+  // Storage that says nothing about staleness: the cache looks for itself.
+  const silent: Queryable = { select: async (req) => ({ series: (await mem.select(req)).series.map((s) => ({ labels: s.labels, timestamps: s.timestamps, values: s.values })) }) };
+  const cache = new WindowCache(silent);
+  const r = await cache.select({ matchers: [name('m')], mint: DAY0, maxt: DAY0 + H });
+  const flag = Object.fromEntries(r.series.map((s) => [s.labels.find((l) => l.name === 'kind')!.value, s.mayHaveStale]));
+  assert.equal(flag, { clean: false, nan: false, stale: undefined });
 });
 
 S('a failed read is not kept, and the sample budget evicts the least recently used blocks', async () => {
