@@ -8,8 +8,9 @@
  * once and filtered in memory by the other matchers: a scope's rows are spread through a day's
  * file, so selecting one scope reads nearly what the whole metric costs, and a batch over many
  * scopes would otherwise read the metric once per scope (the benchmark measured 30x the bytes).
- * Selects without a metric name are cached by their full set of matchers. Contiguous missing
- * blocks are fetched with one select. Kept blocks are bounded by a sample budget, least recently
+ * Selects without a metric name are cached by their full set of matchers. Blocks asked for
+ * during one turn of the event loop (a stage's queries ask at once) are read together, each run
+ * of contiguous blocks with one select, so that a series spanning blocks lies in one buffer. Kept blocks are bounded by a sample budget, least recently
  * used first out.
  */
 
@@ -98,6 +99,9 @@ export class WindowCache implements Queryable {
   private readonly onFetch: WindowCacheOptions['onFetch'];
   private readonly blocks = new Map<string, Promise<Block>>();
   private readonly sizes = new Map<string, number>();
+  /** Blocks asked for and not yet sent for, by fetch key, read together at the end of the turn. */
+  private readonly wanted = new Map<string, { matchers: readonly LabelMatcher[]; blocks: Map<number, { resolve: (b: Block) => void; reject: (e: unknown) => void }> }>();
+  private flushing = false;
 
   constructor(
     private readonly inner: Queryable,
@@ -111,11 +115,11 @@ export class WindowCache implements Queryable {
   async select(req: SelectRequest, signal?: AbortSignal): Promise<SelectResult> {
     if (req.labelsOnly) return this.inner.select(req, signal);
     this.stats.selects++;
-    const { name, mk, first, last } = this.request(req, signal);
+    const { name, mk, first, last } = this.request(req);
     const filter = name ? req.matchers.filter((m) => m !== name) : [];
     const wanted: Promise<Block>[] = [];
     for (let b = first; b <= last; b++) wanted.push(this.blocks.get(`${mk}|${b}`)!);
-    const got = await Promise.all(wanted);
+    const got = await untilAborted(Promise.all(wanted), signal);
     this.evict();
     const fk = matchersKey(filter);
     if (got.length === 1) return { series: cut(matching(got[0]!, filter, fk), req.mint, req.maxt) };
@@ -144,24 +148,15 @@ export class WindowCache implements Queryable {
 
   /**
    * The metric matcher (if any), fetch key and block span of a select, with its missing blocks
-   * put on their way (contiguous ones in one fetch). Blocks asked for again move to the back of
-   * the eviction order.
+   * put on their way. Blocks asked for again move to the back of the eviction order.
    */
-  private request(req: SelectRequest, signal?: AbortSignal): { name: LabelMatcher | undefined; mk: string; first: number; last: number } {
+  private request(req: SelectRequest): { name: LabelMatcher | undefined; mk: string; first: number; last: number } {
     // Fetch by metric name when there is one, and keep the other matchers for the filter.
     const name = req.matchers.find((m) => m.name === METRIC_NAME && m.type === '=' && m.value !== '');
     const fetchMatchers = name ? [name] : req.matchers;
     const mk = matchersKey(fetchMatchers);
     const first = Math.floor(req.mint / this.blockMs);
     const last = Math.floor(req.maxt / this.blockMs);
-    let run: number[] = [];
-    const flush = () => {
-      if (run.length === 0) return;
-      const ids = run;
-      run = [];
-      const fetched = this.fetch(fetchMatchers, ids[0]!, ids[ids.length - 1]!, signal);
-      ids.forEach((b, i) => this.remember(`${mk}|${b}`, fetched.then((blocks) => blocks[i]!)));
-    };
     for (let b = first; b <= last; b++) {
       const k = `${mk}|${b}`;
       const hit = this.blocks.get(k);
@@ -170,11 +165,44 @@ export class WindowCache implements Queryable {
         this.blocks.delete(k);
         this.blocks.set(k, hit);
         this.stats.blocksHit++;
-      } else run.push(b);
-      if (hit) flush();
+        continue;
+      }
+      let w = this.wanted.get(mk);
+      if (!w) this.wanted.set(mk, (w = { matchers: fetchMatchers, blocks: new Map() }));
+      let settle!: { resolve: (b: Block) => void; reject: (e: unknown) => void };
+      this.remember(k, new Promise<Block>((resolve, reject) => (settle = { resolve, reject })));
+      w.blocks.set(b, settle);
     }
-    flush();
+    if (this.wanted.size > 0 && !this.flushing) {
+      this.flushing = true;
+      setImmediate(() => this.fetchWanted());
+    }
     return { name, mk, first, last };
+  }
+
+  /**
+   * Reads the blocks asked for during this turn of the event loop: per metric, each run of
+   * contiguous blocks with one select. The queries of a stage ask for their windows all at once,
+   * some wider than others: read together, a metric's blocks come in one buffer per series, so
+   * that series spanning blocks are views, not copies.
+   */
+  private fetchWanted(): void {
+    this.flushing = false;
+    const all = [...this.wanted.values()];
+    this.wanted.clear();
+    for (const w of all) {
+      const ids = [...w.blocks.keys()].sort((a, b) => a - b);
+      for (let i = 0; i < ids.length; ) {
+        let j = i;
+        while (j + 1 < ids.length && ids[j + 1] === ids[j]! + 1) j++;
+        const run = ids.slice(i, j + 1);
+        this.fetch(w.matchers, run[0]!, run[run.length - 1]!).then(
+          (blocks) => run.forEach((b, k) => w.blocks.get(b)!.resolve(blocks[k]!)),
+          (err: unknown) => run.forEach((b) => w.blocks.get(b)!.reject(err)),
+        );
+        i = j + 1;
+      }
+    }
   }
 
   private remember(k: string, p: Promise<Block>): void {
@@ -190,11 +218,12 @@ export class WindowCache implements Queryable {
   }
 
   /** Reads blocks first..last with one select and cuts the answer into blocks. */
-  private async fetch(matchers: readonly LabelMatcher[], first: number, last: number, signal?: AbortSignal): Promise<Block[]> {
+  private async fetch(matchers: readonly LabelMatcher[], first: number, last: number): Promise<Block[]> {
     this.stats.fetches++;
     this.stats.blocksFetched += last - first + 1;
     const req = { matchers, mint: first * this.blockMs, maxt: (last + 1) * this.blockMs - 1 };
-    const r = await this.inner.select(req, signal);
+    // No query's signal: the read is shared by every query that waits for these blocks.
+    const r = await this.inner.select(req);
     this.stats.bytesRead += r.stats?.bytesRead ?? 0;
     this.onFetch?.(req, r.stats?.bytesRead ?? 0);
     if (r.warnings?.length) throw new Error(r.warnings.join('; '));
@@ -244,6 +273,26 @@ export class WindowCache implements Queryable {
     this.stats.samplesHeld = 0;
     await this.inner.close?.();
   }
+}
+
+/** `p`, or the signal's reason once it aborts (the shared read goes on for the others). */
+function untilAborted<T>(p: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return p;
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const abort = () => reject(signal.reason);
+    signal.addEventListener('abort', abort, { once: true });
+    p.then(
+      (v) => {
+        signal.removeEventListener('abort', abort);
+        resolve(v);
+      },
+      (e: unknown) => {
+        signal.removeEventListener('abort', abort);
+        reject(e);
+      },
+    );
+  });
 }
 
 /** The same matchers in any order give the same key. */

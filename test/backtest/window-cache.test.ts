@@ -86,6 +86,35 @@ S('series are marked free of staleness markers once, when read, exactly when the
   assert.equal(flag, { clean: false, nan: false, stale: undefined });
 });
 
+S('blocks asked for in one turn are read together: one select per metric for a contiguous run, series joined as views', async () => {
+  const fetches: SelectRequest[] = [];
+  const plain = new ParquetQueryable(openObjectStore(DATA));
+  const cache = new WindowCache(new ParquetQueryable(openObjectStore(DATA)), { onFetch: (r) => void fetches.push(r) });
+  const reqs: SelectRequest[] = [
+    { matchers: [name('http_requests_total'), matcher('=', 'datacenter', 'dc1')], mint: DAY0 + 10 * H, maxt: DAY0 + 17 * H },
+    { matchers: [name('http_requests_total'), matcher('=', 'datacenter', 'dc2')], mint: DAY0 + 4 * H, maxt: DAY0 + 17 * H },
+    { matchers: [name('up')], mint: DAY0 + 9 * H, maxt: DAY0 + 10 * H },
+    { matchers: [name('http_requests_total'), matcher('=', 'tier', 'tier1')], mint: DAY0 + 4 * H, maxt: DAY0 + 17 * H },
+  ];
+  const got = await Promise.all(reqs.map((r) => cache.select(r)));
+  assert.equal(
+    fetches.map((f) => [f.matchers.map(String).join(','), (f.mint - DAY0) / H, Math.round((f.maxt - DAY0) / H)]).sort(),
+    [
+      ['__name__="http_requests_total"', 0, 24],
+      ['__name__="up"', 8, 16],
+    ],
+  );
+  for (let i = 0; i < reqs.length; i++) assert.equal(await answer(cache, reqs[i]!), await answer(plain, reqs[i]!));
+  // A series across the 8h boundaries is a view of the buffer its select decoded, whatever
+  // scope asked for it (copies would be made per scope).
+  const dc2 = got[1]!.series.filter((x) => x.labels.some((l) => l.name === 'tier' && l.value === 'tier1'));
+  assert.ok(dc2.length > 0);
+  for (const x of dc2) {
+    const same = got[3]!.series.find((y) => labelsKey(y.labels) === labelsKey(x.labels))!;
+    assert.ok(same.values.buffer === x.values.buffer && same.timestamps.buffer === x.timestamps.buffer, labelsKey(x.labels));
+  }
+});
+
 S('a failed read is not kept, and the sample budget evicts the least recently used blocks', async () => {
   let fail = true;
   const inner = new ParquetQueryable(openObjectStore(DATA));
@@ -132,6 +161,9 @@ S('a prefetch puts the blocks of a query on their way once; the query then reads
   fail = false;
   engine.prefetch(cache, expr, start, end, step);
   engine.prefetch(cache, expr, start, end, step);
+  // Reads are sent at the end of the turn, together.
+  assert.is(asked.length, 1);
+  await new Promise((r) => setImmediate(r));
   assert.is(asked.length, 2, 'read again after the failure, once however often prefetched');
   assert.equal(asked[1]!.matchers.map(String), ['__name__="http_requests_total"']);
   assert.ok(asked[1]!.mint <= start - 5 * 60_000 && asked[1]!.maxt >= end, 'the blocks cover the range the query selects');
