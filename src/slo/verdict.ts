@@ -98,20 +98,42 @@ export interface StageVerdict {
  * pending (never continue on an unknown); continue when every counted SLO passes.
  */
 export function stageVerdict(outcomes: readonly SloOutcome[], revertWeight = 0.5): StageVerdict {
-  const counted = outcomes.filter((o) => !o.dryRun);
-  if (counted.length === 0) return new Decided('pause', outcomes, [], 'no SLO counts towards the decision (all dry-run or none given)');
-  const total = counted.reduce((a, o) => a + (o.weight ?? 1), 0);
-  const failing = counted.filter((o) => o.summary.status === 'fail');
-  const failWeight = failing.reduce((a, o) => a + (o.weight ?? 1), 0);
-  const critical = failing.filter((o) => o.critical);
-  if (critical.length > 0) return new Decided('revert', outcomes, critical, `revert: critical SLO ${critical.map((o) => o.name).join(', ')} failed`);
-  if (total > 0 && failWeight / total >= revertWeight) {
-    return new Decided('revert', outcomes, failing, `revert: failing SLOs carry ${Math.round((failWeight / total) * 100)}% of the weight (>= ${Math.round(revertWeight * 100)}%)`);
+  // One pass for the weights; the lists of deciding SLOs are made only for the verdict they name
+  // (a healthy stage continues at nearly every evaluation of a backtest).
+  let counted = 0;
+  let total = 0;
+  let failWeight = 0;
+  let critical = false;
+  let unsure = false;
+  for (const o of outcomes) {
+    if (o.dryRun) continue;
+    counted++;
+    const w = o.weight ?? 1;
+    total += w;
+    const st = o.summary.status;
+    if (st !== 'pass') unsure = true;
+    if (st === 'fail') {
+      failWeight += w;
+      if (o.critical) critical = true;
+    }
   }
-  const unsure = counted.filter((o) => o.summary.status !== 'pass');
-  if (unsure.length > 0) return new Decided('pause', outcomes, unsure, `pause: ${unsure.map((o) => `${o.name} ${o.summary.status}`).join(', ')}`);
-  return new Decided('continue', outcomes, [], 'continue: every SLO passes');
+  if (counted === 0) return new Decided('pause', outcomes, [], 'no SLO counts towards the decision (all dry-run or none given)');
+  const deciding = (f: (o: SloOutcome) => boolean) => outcomes.filter((o) => !o.dryRun && f(o));
+  if (critical) {
+    const c = deciding((o) => o.summary.status === 'fail' && Boolean(o.critical));
+    return new Decided('revert', outcomes, c, `revert: critical SLO ${c.map((o) => o.name).join(', ')} failed`);
+  }
+  if (total > 0 && failWeight / total >= revertWeight) {
+    return new Decided('revert', outcomes, deciding((o) => o.summary.status === 'fail'), `revert: failing SLOs carry ${Math.round((failWeight / total) * 100)}% of the weight (>= ${Math.round(revertWeight * 100)}%)`);
+  }
+  if (unsure) {
+    const u = deciding((o) => o.summary.status !== 'pass');
+    return new Decided('pause', outcomes, u, `pause: ${u.map((o) => `${o.name} ${o.summary.status}`).join(', ')}`);
+  }
+  return new Decided('continue', outcomes, NONE, 'continue: every SLO passes');
 }
+
+const NONE: readonly SloOutcome[] = [];
 
 /** One SLO's line in a verdict's reasons. */
 function line(o: SloOutcome): string {
