@@ -117,13 +117,15 @@ export const NO_RESETS: ResetIndex = { at: new Int32Array(0), base: 0 };
 
 /** The drops of a series' values, indexed: the indexes j where vs[j] < vs[j-1], ascending. */
 export function indexResets(vs: Float64Array): ResetIndex {
-  // Counted first, reading only: a series without drops needs nothing more.
-  let n = 0;
-  for (let i = 1; i < vs.length; i++) if (vs[i]! < vs[i - 1]!) n++;
-  if (n === 0) return NO_RESETS;
-  const at = new Int32Array(n);
-  for (let i = 1, k = 0; i < vs.length; i++) if (vs[i]! < vs[i - 1]!) at[k++] = i;
-  return { at, base: 0 };
+  // One read of each value; drops are few, so they are gathered in a plain array first.
+  let drops: number[] | undefined;
+  let prev = vs.length > 0 ? vs[0]! : 0;
+  for (let i = 1; i < vs.length; i++) {
+    const v = vs[i]!;
+    if (v < prev) (drops ??= []).push(i);
+    prev = v;
+  }
+  return drops ? { at: Int32Array.from(drops), base: 0 } : NO_RESETS;
 }
 
 /** irate and idelta (Prometheus's instantValue): the last two samples only; a drop counts as a reset for irate. */
