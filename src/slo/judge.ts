@@ -186,18 +186,24 @@ class BurnFinding extends Finding {
   }
 }
 
-/** The release against its baseline: relative increase and the Mann-Whitney test. */
+/** The release against its baseline: relative increase and the Mann-Whitney test (run when first needed). */
 class ComparisonFinding extends Finding {
+  private test: MannWhitney | (() => MannWhitney);
   constructor(
     status: Status,
     private readonly sli: number,
     private readonly base: number,
     private readonly increase: number,
-    private readonly mw: MannWhitney,
+    test: MannWhitney | (() => MannWhitney),
     private readonly rule: ComparisonRule,
     private readonly releaseWorse: boolean,
   ) {
     super('comparison', status);
+    this.test = test;
+  }
+  private get mw(): MannWhitney {
+    if (typeof this.test === 'function') this.test = this.test();
+    return this.test;
   }
   protected makeValues(): Reason['values'] {
     const mw = this.mw;
@@ -211,6 +217,13 @@ class ComparisonFinding extends Finding {
       ? `release worse than baseline: ${fmt(sli)} vs ${fmt(base)} (+${fmt(inc * 100)}%), Mann-Whitney p=${p} < ${c.alpha}, effect ${fmt(effect)} >= ${c.minEffect}`
       : `release not significantly worse than baseline: ${fmt(sli)} vs ${fmt(base)} (${inc >= 0 ? '+' : ''}${fmt(inc * 100)}%), p=${p}, effect ${fmt(effect)}`;
   }
+}
+
+/** Whether a sample holds a number (a sorted one holds no NaN). */
+function hasNumber(xs: ArrayLike<number>, sorted: boolean): boolean {
+  if (sorted) return xs.length > 0;
+  for (let i = 0; i < xs.length; i++) if (xs[i] === xs[i]) return true;
+  return false;
 }
 
 /** The policy of a judgement spec, the safe defaults filled in (made once per spec). */
@@ -322,12 +335,18 @@ export function judge(spec: JudgementSpec, m: Measurements): Evaluation {
     const c = spec.comparison;
     const rel = m.samples?.release ?? [];
     const bas = m.samples?.baseline ?? [];
-    const mw = rel.length >= c.minSamples && bas.length >= c.minSamples ? releaseWorseTest(spec.worse, rel, bas, m.samples?.sorted === true) : undefined;
+    const sorted = m.samples?.sorted === true;
+    // The test needs a number on each side (NaNs are dropped), and minSamples values.
+    const enough = rel.length >= c.minSamples && bas.length >= c.minSamples && hasNumber(rel, sorted) && hasNumber(bas, sorted);
     // The old code is as affected as the new: the problem is the fleet's, not the release's.
     fleetWide = increase !== undefined && increase <= c.maxRelativeIncrease;
-    if (sli !== undefined && base !== undefined && increase !== undefined && mw) {
-      const releaseWorse = increase > c.maxRelativeIncrease && mw.pGreater < c.alpha && mw.effect - 0.5 >= c.minEffect;
-      reasons.push(new ComparisonFinding(releaseWorse ? c.severity : 'pass', sli, base, increase, mw, c, releaseWorse));
+    if (sli !== undefined && base !== undefined && increase !== undefined && enough) {
+      // The test decides only past the tolerated increase; within it, the figures it reports are
+      // computed when read (a healthy release stays within it at nearly every evaluation).
+      const test = () => releaseWorseTest(spec.worse, rel, bas, sorted)!;
+      const mw = increase > c.maxRelativeIncrease ? test() : undefined;
+      const releaseWorse = mw !== undefined && mw.pGreater < c.alpha && mw.effect - 0.5 >= c.minEffect;
+      reasons.push(new ComparisonFinding(releaseWorse ? c.severity : 'pass', sli, base, increase, mw ?? test, c, releaseWorse));
     } else {
       reasons.push({
         check: 'comparison',

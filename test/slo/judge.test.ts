@@ -2,6 +2,7 @@
 
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { mannWhitneyU } from '../../src/slo/stats.js';
 import { judge, worst, type JudgementSpec, type Measured, type Measurements } from '../../src/slo/judge.js';
 import { prng, gauss } from '../../src/util/random.js';
 
@@ -97,6 +98,20 @@ S('comparison: samples said to be sorted are judged as the same samples unsorted
   // And the lower-is-worse release that is clearly worse fails on the comparison.
   const worse = judge(LOWER, { sli: v(0.95), baseline: v(0.995), samples: { release: asc(samples(7, 31, 0.95, 0.01)), baseline: asc(samples(8, 31, 0.995, 0.002)), sorted: true } });
   assert.is(worse.reasons.find((r) => r.check === 'comparison')!.status, 'fail');
+});
+
+S('comparison within the tolerated increase passes and still reports the test, computed when read', () => {
+  const rel = samples(11, 30, 0.0101, 0.002);
+  const base = samples(12, 30, 0.01, 0.002);
+  const e = judge(CMP, { sli: v(0.0101), baseline: v(0.01), samples: { release: rel, baseline: base } });
+  const c = e.reasons.find((r) => r.check === 'comparison')!;
+  assert.is(c.status, 'pass');
+  const mw = mannWhitneyU(rel, base)!;
+  assert.equal(c.values, { sli: 0.0101, baseline: 0.01, relativeIncrease: (0.0101 - 0.01) / 0.01, p: mw.pGreater, effect: mw.effect - 0.5, n1: 30, n2: 30 });
+  assert.match(c.message, /^release not significantly worse than baseline: 0\.0101 vs 0\.01 \(\+1%\), p=/);
+  // All NaN on one side: nothing to compare, whatever the lengths.
+  const nan = judge(CMP, { sli: v(0.0101), baseline: v(0.01), samples: { release: rel, baseline: base.map(() => NaN) } });
+  assert.is(nan.reasons.find((r) => r.check === 'comparison')!.status, 'no-data');
 });
 
 S('comparison without enough samples is no-data, never pass', () => {
