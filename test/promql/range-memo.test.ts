@@ -82,6 +82,27 @@ test('over immutable storage, every answer equals a fresh engine, and repeated s
   assert.is(e.rangeMemo.misses, misses);
 });
 
+test('series merged at the end of a query (delayed name removal) leave the remembered outputs as they were', async () => {
+  // a_total and b_total: the same labels once their names go, a until 20m, b from 40m.
+  const s = new MemoryStore();
+  for (let t = 0; t <= 240; t++) {
+    if (t > 80 && t < 160) continue;
+    const name = t <= 80 ? 'a_total' : 'b_total';
+    s.append(labelsFromRecord({ __name__: name, job: 'x' }), t * 15_000, t * 3 + 1);
+  }
+  const e = new Engine({ delayedNameRemoval: true });
+  const q = immutable(s);
+  const plainA = async () => bits((await e.rangeQuery(q, 'rate(a_total[5m])', 5 * MIN, 60 * MIN, MIN)).value);
+  const before = await plainA();
+  const merged = await e.rangeQuery(q, 'rate({__name__=~"a_total|b_total"}[5m])', 5 * MIN, 60 * MIN, MIN);
+  const want = await new Engine({ delayedNameRemoval: true }).rangeQuery(s, 'rate({__name__=~"a_total|b_total"}[5m])', 5 * MIN, 60 * MIN, MIN);
+  assert.equal(bits(merged.value), bits(want.value));
+  assert.is(merged.value.type === 'matrix' ? merged.value.series.length : -1, 1, 'the two series merged into one');
+  assert.ok(e.rangeMemo.hits > 0, 'the rate of a_total was recalled');
+  // The merge wrote into a copy: a_total's remembered rate is unchanged.
+  assert.equal(await plainA(), before);
+});
+
 test('storage that does not declare its samples immutable is never remembered', async () => {
   const e = new Engine();
   const store = build();

@@ -157,6 +157,9 @@ function mapValues(ev: Evaluator, v: VectorValue, fn: (x: number, step: number) 
 const KEEPS_NAME = new Set(['last_over_time', 'first_over_time']);
 const COUNTER_SUFFIXES = ['_total', '_sum', '_count', '_bucket'];
 
+const NO_VALUES = new Float64Array(0);
+const NO_PRESENT = new Uint8Array(0);
+
 function rangeCall(ev: Evaluator, e: Call, m: MatrixValue, scalars: (Float64Array | undefined)[], grid: StepGrid): VectorValue {
   const fn = RANGE_KERNELS.get(e.func)!;
   const n = grid.n;
@@ -179,26 +182,32 @@ function rangeCall(ev: Evaluator, e: Call, m: MatrixValue, scalars: (Float64Arra
   // Functions of the samples alone (no scalar argument, no evaluation time) are remembered
   // across queries when the storage allows it.
   const memo = scalarArgs.length === 0 && e.func !== 'predict_linear' ? ev.ctx.opts.rangeMemo : undefined;
-  // One slab for all outputs: views are far cheaper than a buffer per series.
-  const slabV = new Float64Array(n * m.series.length);
-  const slabP = new Uint8Array(n * m.series.length);
+  // One slab for the outputs computed here (views are far cheaper than a buffer per series),
+  // made at the first series not remembered.
+  let slabV: Float64Array | undefined;
+  let slabP: Uint8Array | undefined;
   let used = 0;
-  for (const rs of m.series) {
+  for (let si = 0; si < m.series.length; si++) {
+    const rs = m.series[si]!;
     ev.ctx.checkDeadline();
     const ts = rs.ts;
     const len = ts.length;
-    const values = slabV.subarray(used, used + n);
-    const present = slabP.subarray(used, used + n);
     const key = memo ? RangeMemo.key(e.func, m.range, ends, ts, rs.vs) : '';
-    const recalled = memo ? memo.recall(ts, rs.vs, key, values, present) : -1;
-    if (recalled >= 0) {
-      processed += recalled;
-      if (!present.includes(1)) continue;
-      used += n;
-      out.push({ labels: !keepName && !delayed ? dropMetricName(rs.labels) : rs.labels, values, present, dropName: !keepName || rs.dropName });
+    const recalled = memo?.recall(ts, rs.vs, key);
+    if (recalled) {
+      processed += recalled.processed;
+      if (!recalled.any) continue;
+      out.push({ labels: !keepName && !delayed ? dropMetricName(rs.labels) : rs.labels, values: recalled.values, present: recalled.present, dropName: !keepName || rs.dropName });
       checkName(rs);
       continue;
     }
+    if (!slabV || used + n > slabV.length) {
+      slabV = new Float64Array(n * (m.series.length - si));
+      slabP = new Uint8Array(n * (m.series.length - si));
+      used = 0;
+    }
+    const values = slabV.subarray(used, used + n);
+    const present = slabP!.subarray(used, used + n);
     const before = processed;
     // Every field present from the start (resets too): one object shape for the kernels.
     // Over immutable samples a series' counter resets are indexed once for every call that reads it.
@@ -225,7 +234,8 @@ function rangeCall(ev: Evaluator, e: Call, m: MatrixValue, scalars: (Float64Arra
       present[i] = 1;
       any = true;
     }
-    memo?.remember(ts, rs.vs, key, values, present, processed - before);
+    // An empty output's room is used again by the next series: remembered without its arrays.
+    memo?.remember(ts, rs.vs, key, any ? { values, present, any, processed: processed - before } : { values: NO_VALUES, present: NO_PRESENT, any, processed: processed - before });
     if (!any) continue;
     used += n;
     out.push({ labels: !keepName && !delayed ? dropMetricName(rs.labels) : rs.labels, values, present, dropName: !keepName || rs.dropName });

@@ -10,24 +10,20 @@
 import { indexResets, NO_RESETS } from '../functions/range.js';
 import type { ResetIndex } from '../functions/window.js';
 
-/** Values per slab of remembered copies (1 MiB of floats). */
-const SLAB_VALUES = 131_072;
-
 /** One series' output over the steps of one call. */
-interface Entry {
+export interface RangeOutput {
   readonly values: Float64Array;
   readonly present: Uint8Array;
+  /** Whether any step has a value (an output without one is left out of the answer). */
+  readonly any: boolean;
   /** Samples the call read (the query stats count them on a hit too). */
   readonly processed: number;
 }
 
 /** Remembered outputs, keyed by the series' buffers (dropped with them) and the call. */
 export class RangeMemo {
-  private readonly byBuffers = new WeakMap<ArrayBufferLike, WeakMap<ArrayBufferLike, Map<string, Entry>>>();
+  private readonly byBuffers = new WeakMap<ArrayBufferLike, WeakMap<ArrayBufferLike, Map<string, RangeOutput>>>();
   private readonly resetsByBuffer = new WeakMap<ArrayBufferLike, ResetIndex>();
-  private slabV = new Float64Array(0);
-  private slabP = new Uint8Array(0);
-  private used = 0;
   hits = 0;
   misses = 0;
 
@@ -37,40 +33,24 @@ export class RangeMemo {
     return `${func}|${range}|${ends[0]}|${ends[ends.length - 1]}|${ends.length}|${ts.byteOffset}|${ts.length}|${vs.byteOffset}`;
   }
 
-  /** Copies a remembered output into `values`/`present`; returns the samples it read, or -1 when not remembered. */
-  recall(ts: Float64Array, vs: Float64Array, key: string, values: Float64Array, present: Uint8Array): number {
+  /**
+   * The remembered output of a call, or undefined. Its arrays are handed out as they are: the
+   * evaluator never writes into a series it is given (merging copies first).
+   */
+  recall(ts: Float64Array, vs: Float64Array, key: string): RangeOutput | undefined {
     const e = this.byBuffers.get(ts.buffer)?.get(vs.buffer)?.get(key);
-    if (!e) {
-      this.misses++;
-      return -1;
-    }
-    this.hits++;
-    // Copied out: later stages of a query may write into the series they are given.
-    values.set(e.values);
-    present.set(e.present);
-    return e.processed;
+    if (e) this.hits++;
+    else this.misses++;
+    return e;
   }
 
-  /** Remembers a copy of an output. */
-  remember(ts: Float64Array, vs: Float64Array, key: string, values: Float64Array, present: Uint8Array, processed: number): void {
+  /** Remembers an output; its arrays must not be written after (nor reused for another output). */
+  remember(ts: Float64Array, vs: Float64Array, key: string, out: RangeOutput): void {
     let inner = this.byBuffers.get(ts.buffer);
     if (!inner) this.byBuffers.set(ts.buffer, (inner = new WeakMap()));
     let m = inner.get(vs.buffer);
     if (!m) inner.set(vs.buffer, (m = new Map()));
-    const n = values.length;
-    if (this.used + n > this.slabV.length) {
-      // Copies go into shared slabs: a buffer per copy costs far more than a view of one.
-      const size = Math.max(SLAB_VALUES, n);
-      this.slabV = new Float64Array(size);
-      this.slabP = new Uint8Array(size);
-      this.used = 0;
-    }
-    const v = this.slabV.subarray(this.used, this.used + n);
-    const p = this.slabP.subarray(this.used, this.used + n);
-    this.used += n;
-    v.set(values);
-    p.set(present);
-    m.set(key, { values: v, present: p, processed });
+    m.set(key, out);
   }
 
   /**

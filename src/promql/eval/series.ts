@@ -19,6 +19,8 @@ export function mergeSameLabels(series: StepSeries[]): StepSeries[] {
   if (series.length < 2) return series;
   const byKey = new Map<string, number>();
   let out: StepSeries[] | null = null;
+  // Merged into copies: a series' arrays may be shared (remembered range outputs, set operations).
+  const copied = new Set<number>();
   for (let i = 0; i < series.length; i++) {
     const s = series[i]!;
     const key = labelsKey(s.labels);
@@ -29,6 +31,11 @@ export function mergeSameLabels(series: StepSeries[]): StepSeries[] {
       continue;
     }
     if (!out) out = series.slice(0, i);
+    if (!copied.has(j)) {
+      const first = out[j]!;
+      out[j] = { ...first, values: first.values.slice(), present: first.present.slice() };
+      copied.add(j);
+    }
     const into = out[j]!;
     const p = s.present;
     for (let k = 0; k < p.length; k++) {
