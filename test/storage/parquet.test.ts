@@ -23,7 +23,7 @@ import { DAY_MS, dayDir, MARKER_FILE } from '../../src/storage/parquet/layout.js
 import { ParquetQueryable } from '../../src/storage/parquet/queryable.js';
 import { readMarker, writeDayBlock } from '../../src/storage/parquet/writer.js';
 import type { Series } from '../../src/storage/queryable.js';
-import { setStale } from '../../src/storage/stale.js';
+import { hasStale, setStale } from '../../src/storage/stale.js';
 import { prng } from '../../src/util/random.js';
 import { canon, memoryOf, sameBits, scrapeTimes as scrapeTimesBetween } from '../helpers/series.js';
 
@@ -197,6 +197,7 @@ test('round trip: every PromQL query gives identical results on Parquet and memo
     const engine = new Engine();
 
     // raw selects, bit-exact (NaN payloads and staleness markers included)
+    let staleDeclared = 0;
     const sels: LabelMatcher[][] = [
       [matcher('=~', '__name__', '.+')],
       [matcher('=', '__name__', 'temperature'), matcher('!=', 'sensor', 'x')],
@@ -210,9 +211,15 @@ test('round trip: every PromQL query gives identical results on Parquet and memo
         assert.is(formatLabels(b.series[i]!.labels), formatLabels(a.series[i]!.labels));
         assert.ok(sameBits(b.series[i]!.timestamps, a.series[i]!.timestamps), `timestamps of ${formatLabels(a.series[i]!.labels)}`);
         assert.ok(sameBits(b.series[i]!.values, a.series[i]!.values), `values (bit-exact) of ${formatLabels(a.series[i]!.labels)}`);
+        // Declared free of staleness markers exactly when the decoded chunks held none.
+        if (b.series[i]!.mayHaveStale === false) assert.not.ok(hasStale(b.series[i]!.values), `no marker in ${formatLabels(a.series[i]!.labels)}`);
+        else staleDeclared++;
       }
       assert.ok((b.stats?.bytesRead ?? 0) > 0, 'bytesRead reported');
     }
+    // Only series with markers somewhere in their chunks stay undeclared (the temperature gauges).
+    const all = (await pq.select({ matchers: [matcher('=~', '__name__', '.+')], mint: Date.UTC(2025, 5, 11), maxt: T1 })).series;
+    assert.ok(staleDeclared > 0 && all.filter((x) => x.mayHaveStale === false).length > all.length / 2, `${staleDeclared} undeclared of ${all.length}`);
 
     let checked = 0;
     for (const q of QUERIES) {

@@ -173,5 +173,6 @@ export class ParquetQueryable implements Queryable {
 }
 
 function concat(parts: Series[]): Series {
-  return { labels: parts[0]!.labels, ...concatSamples(parts) };
+  // Free of staleness markers when every day's part is.
+  return { labels: parts[0]!.labels, ...concatSamples(parts), ...(parts.every((p) => p.mayHaveStale === false) ? { mayHaveStale: false } : {}) };
 }

@@ -13,7 +13,7 @@ import type { Series } from '../queryable.js';
 import type { ObjectStore } from '../objstore/types.js';
 import { isObjectStoreError } from '../objstore/types.js';
 import { decodeCellSamples, decodeColIndexes } from './cells.js';
-import { xorChunkNumSamples } from './xor.js';
+import { takeStaleSeen, xorChunkNumSamples } from './xor.js';
 import { decodeCell } from './cells.js';
 import { DATA_COLUMN_PREFIX, LABEL_COLUMN_PREFIX, dataColumn, labelColumn, type BlockMarker } from './layout.js';
 
@@ -138,7 +138,7 @@ export class BlockReader {
   }
 
   /** Samples in [mint, maxt] of the given rows, read from the data columns that overlap the range. */
-  async rowSamples(rows: readonly number[], mint: number, maxt: number): Promise<{ ts: Float64Array; vs: Float64Array }[]> {
+  async rowSamples(rows: readonly number[], mint: number, maxt: number): Promise<{ ts: Float64Array; vs: Float64Array; stale: boolean }[]> {
     const colMs = this.marker.dataColumnMs;
     const first = Math.max(0, Math.floor((mint - this.dayStart) / colMs));
     const last = Math.min(86_400_000 / colMs - 1, Math.floor((maxt - this.dayStart) / colMs));
@@ -154,10 +154,11 @@ export class BlockReader {
       const ts = new Float64Array(n);
       const vs = new Float64Array(n);
       let off = 0;
+      takeStaleSeen();
       for (const c of cs) off += decodeCellSamples(c, ts, vs, off, mint, maxt);
-      return { ts: ts.subarray(0, off), vs: vs.subarray(0, off) };
+      return { ts: ts.subarray(0, off), vs: vs.subarray(0, off), stale: takeStaleSeen() };
     };
-    const out: { ts: Float64Array; vs: Float64Array }[] = [];
+    const out: { ts: Float64Array; vs: Float64Array; stale: boolean }[] = [];
     for (let k = 0; k < cells.length; k++) out.push(await naming(this.store, this.chunks.key, `the chunks of row ${rows[k]} (${cols.join(', ')})`, () => decode(cells[k]!)));
     return out;
   }
@@ -171,7 +172,8 @@ export class BlockReader {
     const out: Series[] = [];
     for (let i = 0; i < rows.length; i++) {
       const s = samples[i]!;
-      if (s.ts.length > 0) out.push({ labels: labels[i]!, timestamps: s.ts, values: s.vs });
+      // A row decoded without a staleness marker is declared so: queries then skip their scan.
+      if (s.ts.length > 0) out.push({ labels: labels[i]!, timestamps: s.ts, values: s.vs, ...(s.stale ? {} : { mayHaveStale: false }) });
     }
     return out;
   }

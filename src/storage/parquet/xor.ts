@@ -26,6 +26,7 @@
  * otherwise rather than round.
  */
 
+import { STALE_HI, STALE_LO } from '../stale.js';
 import { readUvarint64, varint } from './varint.js';
 
 /** Index of the low/high 32-bit half of a float64 in an Int32Array view (platform byte order). */
@@ -38,6 +39,19 @@ const MAX_SAFE = Number.MAX_SAFE_INTEGER;
 
 /** Most samples one chunk can hold: the count is a big-endian uint16. */
 export const XOR_MAX_SAMPLES = 0xffff;
+
+/** Whether a chunk decoded since the last takeStaleSeen() held a staleness marker (anywhere in it). */
+let staleSeen = false;
+
+/**
+ * Whether the chunks decoded since the last call held a staleness marker, and starts over: a
+ * reader that saw none declares its series free of them, so that no query scans them again.
+ */
+export function takeStaleSeen(): boolean {
+  const s = staleSeen;
+  staleSeen = false;
+  return s;
+}
 
 /** A chunk that cannot be decoded (truncated, corrupt) or samples that cannot be encoded. */
 export class XorChunkError extends Error {
@@ -138,6 +152,7 @@ export function decodeXorChunk(
   if (p + 8 > bytes.length) throw new XorChunkError('XOR chunk truncated in its first value');
   let vh = (bytes[p]! << 24) | (bytes[p + 1]! << 16) | (bytes[p + 2]! << 8) | bytes[p + 3]!;
   let vl = (bytes[p + 4]! << 24) | (bytes[p + 5]! << 16) | (bytes[p + 6]! << 8) | bytes[p + 7]!;
+  if (vh === STALE_HI && vl === STALE_LO) staleSeen = true;
   p += 8;
   if (t > maxt) return 0;
   if (t >= mint) {
@@ -250,6 +265,7 @@ export function decodeXorChunk(
       const sl = peek(w, pos + 32);
       vh ^= (sh >>> leading) & maskHi;
       vl ^= ((sl >>> leading) | ((sh << (31 - leading)) << 1)) & maskLo;
+      if (vh === STALE_HI && vl === STALE_LO) staleSeen = true;
       pos += mbits;
     }
     if (pos > bitLen) throw new XorChunkError(`XOR chunk truncated at sample ${k + 1} of ${total}`);
