@@ -318,7 +318,14 @@ async function traceSlis(slos: readonly SloSpec[], stages: readonly StageRecord[
   // Times by the stage in force (before the release: the first stage).
   const segments: { st: StageRecord; ts: number[] }[] = [];
   for (let t = from; t <= to; t += interval) {
-    const st = [...started].reverse().find((s) => s.start! <= t) ?? started[0] ?? stages[0]!;
+    // The last stage started by t (stages start in order).
+    let st = started[0] ?? stages[0]!;
+    for (let k = started.length - 1; k >= 0; k--) {
+      if (started[k]!.start! <= t) {
+        st = started[k]!;
+        break;
+      }
+    }
     const last = segments[segments.length - 1];
     if (last && last.st === st) last.ts.push(t);
     else segments.push({ st, ts: [t] });
