@@ -338,7 +338,9 @@ function windowsOf(a: QueryAnswer, times: readonly number[], W: number): SampleW
     const base = off[i]!;
     let n = 0;
     const p = i - 1;
-    if (p >= 0 && len[p]! >= 0 && only[p] === k && from[p]! <= a0 && to[p]! <= b0 && a0 <= to[p]!) {
+    // (Only when the window before fits this one's room: a shrinking window built from it would
+    // spill into the next window's, which may be made already.)
+    if (p >= 0 && len[p]! >= 0 && only[p] === k && from[p]! <= a0 && to[p]! <= b0 && a0 <= to[p]! && len[p]! <= off[i + 1]! - base) {
       // Slide: start from the window before, drop what left it, add what came.
       slab.copyWithin(base, off[p]!, off[p]! + len[p]!);
       n = len[p]!;

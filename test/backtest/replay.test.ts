@@ -278,6 +278,41 @@ S('measureMany gives, time by time, the very measurements measure takes', async 
   assert.match(m!.sli.kind === 'error' ? m!.sli.message : '', /returned \d+ series; aggregate it to one/);
 });
 
+S('comparison windows stay right in any order of asking, as they slide, grow and shrink over a gap', async () => {
+  const spec = loadSpec(join(ROOT, 'slo-specs/latency-p99.yaml'));
+  const scopes = scopesFor(spec, 'datacenter=dc1', 'datacenter=dc2');
+  const t0 = Date.parse('2025-06-13T09:00:00Z');
+  const times = Array.from({ length: 60 }, (_, i) => t0 + i * 60_000);
+  // One series: a sample a minute from 30m before the first time, none from 10m to 20m, with
+  // repeated values and a NaN.
+  const ts: number[] = [];
+  const vs: number[] = [];
+  for (let t = t0 - 30 * 60_000; t <= times[59]!; t += 60_000) {
+    const k = (t - t0) / 60_000;
+    if (k > 10 && k < 20) continue;
+    ts.push(t);
+    vs.push(k === 25 ? NaN : ((k * 7919) % 13) / 4);
+  }
+  const series = [{ labels: [], timestamps: Float64Array.from(ts), values: Float64Array.from(vs) }];
+  const q: QueryFn = {
+    instant: () => Promise.reject(new Error('not asked')),
+    range: async () => ({ value: { type: 'matrix', series } }),
+  };
+  const rows = await measureMany(spec, scopes, times, q);
+  const want = (i: number) => vs.filter((v, k) => ts[k]! >= times[i]! - 30 * 60_000 && ts[k]! <= times[i]! && !Number.isNaN(v)).sort((a, b) => a - b);
+  // In order, then ahead and back across the gap (a later window made before the one that
+  // shrinks into it), then again.
+  const order = [...Array.from({ length: 10 }, (_, i) => i), 16, 12, 11, 13, 14, 15, 16, 17, 18, 19, 20, 21, 30, 29, 31, 59, 0, 16];
+  for (const i of order) {
+    const m = rows.at(i)!;
+    assert.ok(m.samples?.sorted, 'sorted');
+    assert.equal(Array.from(m.samples!.release), want(i), `release window ${i}`);
+    assert.equal(Array.from(m.samples!.baseline), want(i), `baseline window ${i}`);
+  }
+  // Every window made is still as it was (none written over by another).
+  for (const i of new Set(order)) assert.equal(Array.from(rows.at(i)!.samples!.release), want(i), `window ${i} again`);
+});
+
 S('chunks span whole divisors of a day where they can', () => {
   assert.is(chunkMs(60_000, 360), 6 * 3_600_000);
   assert.is(chunkMs(30_000, 360), 3 * 3_600_000);
