@@ -10,8 +10,9 @@
  * scopes would otherwise read the metric once per scope (the benchmark measured 30x the bytes).
  * Selects without a metric name are cached by their full set of matchers. Blocks asked for
  * during one turn of the event loop (a stage's queries ask at once) are read together, each run
- * of contiguous blocks with one select, so that a series spanning blocks lies in one buffer. Kept blocks are bounded by a sample budget, least recently
- * used first out.
+ * of contiguous blocks with one select, so that a series spanning blocks lies in one buffer. A
+ * query's signal ends its wait, not the read, which other queries share. Kept blocks are bounded
+ * by a sample budget, least recently used first out.
  */
 
 import { compareLabels } from '../storage/labels.js';

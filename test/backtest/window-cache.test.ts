@@ -115,6 +115,30 @@ S('blocks asked for in one turn are read together: one select per metric for a c
   }
 });
 
+S('a select whose signal aborts stops waiting; the shared read goes on and serves the next select', async () => {
+  let reads = 0;
+  const inner = new ParquetQueryable(openObjectStore(DATA));
+  const slow: Queryable = {
+    select: async (req, signal) => {
+      reads++;
+      await new Promise((r) => setTimeout(r, 100));
+      return inner.select(req, signal);
+    },
+  };
+  const cache = new WindowCache(slow);
+  const req = { matchers: [name('up')], mint: DAY0 + H, maxt: DAY0 + 2 * H };
+  try {
+    await cache.select(req, AbortSignal.timeout(10));
+    assert.unreachable('the wait is cut short');
+  } catch (err) {
+    assert.is((err as Error).name, 'TimeoutError');
+  }
+  const r = await cache.select(req);
+  assert.equal(await answer(cache, req), await answer(inner, req));
+  assert.ok(r.series.length > 0);
+  assert.is(reads, 1, 'one read, shared');
+});
+
 S('a failed read is not kept, and the sample budget evicts the least recently used blocks', async () => {
   let fail = true;
   const inner = new ParquetQueryable(openObjectStore(DATA));
