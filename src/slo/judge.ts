@@ -10,7 +10,7 @@
  * partial answers and errors never pass: each has a policy whose default is the safe one.
  */
 
-import { mannWhitneySorted, mannWhitneyU, type MannWhitney } from './stats.js';
+import { mannWhitneyU, type MannWhitney } from './stats.js';
 
 export type Status = 'pass' | 'warn' | 'fail' | 'no-data' | 'error';
 
@@ -85,12 +85,7 @@ export interface Measurements {
   /** Error ratios of the release scope per burn-rate window, by window length in ms. */
   readonly errorRatios?: { get(windowMs: number): Measured | undefined };
   /** The SLI's samples over the comparison window, per scope. */
-  readonly samples?: {
-    readonly release: ArrayLike<number>;
-    readonly baseline: ArrayLike<number>;
-    /** Both already sorted ascending, without NaNs (the comparison need not sort them). */
-    readonly sorted?: boolean;
-  };
+  readonly samples?: { readonly release: ArrayLike<number>; readonly baseline: ArrayLike<number> };
   /** Requests in the release scope over the window. */
   readonly traffic?: Measured;
 }
@@ -219,9 +214,8 @@ class ComparisonFinding extends Finding {
   }
 }
 
-/** Whether a sample holds a number (a sorted one holds no NaN). */
-function hasNumber(xs: ArrayLike<number>, sorted: boolean): boolean {
-  if (sorted) return xs.length > 0;
+/** Whether a sample holds a number. */
+function hasNumber(xs: ArrayLike<number>): boolean {
   for (let i = 0; i < xs.length; i++) if (xs[i] === xs[i]) return true;
   return false;
 }
@@ -277,13 +271,10 @@ function ruleLabels(rule: BurnRateRule): readonly [string, string] {
 
 /** -x for each x. */
 const negated = (xs: ArrayLike<number>): number[] => Array.from(xs, (v) => -v);
-/** -x for each x of an ascending sample, still ascending. */
-const negatedSorted = (xs: ArrayLike<number>): number[] => Array.from({ length: xs.length }, (_, i) => -xs[xs.length - 1 - i]!);
 
 /** The one-sided test "the release is worse than the baseline", however worse is measured. */
-function releaseWorseTest(worse: JudgementSpec['worse'], rel: ArrayLike<number>, bas: ArrayLike<number>, sorted: boolean): MannWhitney | undefined {
-  if (worse === 'higher') return sorted ? mannWhitneySorted(rel, bas) : mannWhitneyU(rel, bas);
-  return sorted ? mannWhitneySorted(negatedSorted(rel), negatedSorted(bas)) : mannWhitneyU(negated(rel), negated(bas));
+function releaseWorseTest(worse: JudgementSpec['worse'], rel: ArrayLike<number>, bas: ArrayLike<number>): MannWhitney | undefined {
+  return worse === 'higher' ? mannWhitneyU(rel, bas) : mannWhitneyU(negated(rel), negated(bas));
 }
 
 /** Judges one evaluation of one SLO. */
@@ -335,15 +326,14 @@ export function judge(spec: JudgementSpec, m: Measurements): Evaluation {
     const c = spec.comparison;
     const rel = m.samples?.release ?? [];
     const bas = m.samples?.baseline ?? [];
-    const sorted = m.samples?.sorted === true;
     // The test needs a number on each side (NaNs are dropped), and minSamples values.
-    const enough = rel.length >= c.minSamples && bas.length >= c.minSamples && hasNumber(rel, sorted) && hasNumber(bas, sorted);
+    const enough = rel.length >= c.minSamples && bas.length >= c.minSamples && hasNumber(rel) && hasNumber(bas);
     // The old code is as affected as the new: the problem is the fleet's, not the release's.
     fleetWide = increase !== undefined && increase <= c.maxRelativeIncrease;
     if (sli !== undefined && base !== undefined && increase !== undefined && enough) {
       // The test decides only past the tolerated increase; within it, the figures it reports are
       // computed when read (a healthy release stays within it at nearly every evaluation).
-      const test = () => releaseWorseTest(spec.worse, rel, bas, sorted)!;
+      const test = () => releaseWorseTest(spec.worse, rel, bas)!;
       const mw = increase > c.maxRelativeIncrease ? test() : undefined;
       const releaseWorse = mw !== undefined && mw.pGreater < c.alpha && mw.effect - 0.5 >= c.minEffect;
       reasons.push(new ComparisonFinding(releaseWorse ? c.severity : 'pass', sli, base, increase, mw ?? test, c, releaseWorse));

@@ -227,7 +227,7 @@ export async function measureMany(spec: SloSpec, scopes: Scopes, times: readonly
         if (b) m.baseline = b.at(i);
         // Looked up by window when judged (a Map per time would be made and dropped 43k times a batch).
         if (windows.length) m.errorRatios = { get: (w) => (windows.includes(w) ? rs[windows.indexOf(w)]!.at(i) : undefined) };
-        if (sm) m.samples = { release: sm[0](i), baseline: sm[1](i), sorted: true };
+        if (sm) m.samples = { release: sm[0](i), baseline: sm[1](i) };
         if (tr) m.traffic = tr.at(i);
         return m;
       },
@@ -319,66 +319,21 @@ function windowsOf(a: QueryAnswer, times: readonly number[], W: number): SampleW
       to[i] = hi[one]!;
     }
   });
-  // Each window's values sorted, in one slab (window i at off[i]), made when first asked for: from
-  // the window before when it was made (a window slides by a step: a value or two leave, as many
-  // come), else by sorting. The comparison then never sorts, and nothing is allocated per window.
-  const off = new Uint32Array(times.length + 1);
-  for (let i = 0; i < times.length; i++) off[i + 1] = off[i]! + (only[i]! >= 0 ? to[i]! - from[i]! : 0);
-  let slab: Float64Array | undefined;
-  const len = new Int32Array(times.length).fill(-1);
-  const made = (i: number): Float64Array => slab!.subarray(off[i]!, off[i]! + len[i]!);
   return (i) => {
     const k = only[i]!;
     if (k < 0) return NO_SAMPLES;
-    if (len[i]! >= 0) return made(i);
-    slab ??= new Float64Array(off[times.length]!);
     const vs = series[k]!.values;
     const a0 = from[i]!;
     const b0 = to[i]!;
-    const base = off[i]!;
-    let n = 0;
-    const p = i - 1;
-    // (Only when the window before fits this one's room: a shrinking window built from it would
-    // spill into the next window's, which may be made already.)
-    if (p >= 0 && len[p]! >= 0 && only[p] === k && from[p]! <= a0 && to[p]! <= b0 && a0 <= to[p]! && len[p]! <= off[i + 1]! - base) {
-      // Slide: start from the window before, drop what left it, add what came.
-      slab.copyWithin(base, off[p]!, off[p]! + len[p]!);
-      n = len[p]!;
-      for (let x = from[p]!; x < a0; x++) n = removeSorted(slab, base, n, vs[x]!);
-      for (let x = to[p]!; x < b0; x++) n = insertSorted(slab, base, n, vs[x]!);
-    } else {
-      for (let x = a0; x < b0; x++) n = insertSorted(slab, base, n, vs[x]!);
-    }
-    len[i] = n;
-    return made(i);
+    let nan = false;
+    for (let x = a0; x < b0; x++) if (vs[x] !== vs[x]) nan = true;
+    // A view when every value is a number (the usual case: no copy). The comparison sorts them
+    // only when its test can decide, which a healthy release rarely lets it.
+    if (!nan) return vs.subarray(a0, b0);
+    const out: number[] = [];
+    for (let x = a0; x < b0; x++) if (!Number.isNaN(vs[x]!)) out.push(vs[x]!);
+    return out;
   };
-}
-
-/** Inserts `v` into the ascending run slab[base, base+n) (NaN: left out); returns the new length. */
-function insertSorted(slab: Float64Array, base: number, n: number, v: number): number {
-  if (v !== v) return n;
-  let j = base + n;
-  while (j > base && slab[j - 1]! > v) {
-    slab[j] = slab[j - 1]!;
-    j--;
-  }
-  slab[j] = v;
-  return n + 1;
-}
-
-/** Removes one value equal to `v` from the ascending run slab[base, base+n) (NaN: never there); returns the new length. */
-function removeSorted(slab: Float64Array, base: number, n: number, v: number): number {
-  if (v !== v) return n;
-  let lo = base;
-  let hi = base + n;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (slab[mid]! < v) lo = mid + 1;
-    else hi = mid;
-  }
-  // Values are the window's own, so it is there; equal values are interchangeable.
-  slab.copyWithin(lo, lo + 1, base + n);
-  return n - 1;
 }
 
 /** Measures and judges one SLO at `t`. */
