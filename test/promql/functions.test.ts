@@ -18,7 +18,7 @@ import {
   setExpFMA,
 } from '../../src/promql/functions/math.js';
 import { medianAbsoluteDeviation, quantile } from '../../src/promql/functions/quantile.js';
-import { durationSeconds, RANGE_FUNCTIONS } from '../../src/promql/functions/range.js';
+import { durationSeconds, extrapolatedRateSeries, indexResets, RANGE_FUNCTIONS } from '../../src/promql/functions/range.js';
 import type { Window } from '../../src/promql/functions/window.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -571,6 +571,54 @@ test('rate divides by the range as Go’s Duration.Seconds, not range/1000', () 
   is(call('increase', w), 10);
   is(call('rate', w), 10 / 1.1179999999999999);
   assert.is.not(10 / 1.118, 10 / 1.1179999999999999);
+});
+
+test('rate, increase and delta over a whole series equal the per-window kernel at every step, bit for bit', () => {
+  // A counter with gaps, a NaN, and resets that some windows hold none, one or several of.
+  const ts: number[] = [];
+  const vs: number[] = [];
+  let v = 0;
+  for (let k = 0; k < 400; k++) {
+    if (k % 41 > 36) continue; // gaps of a few samples
+    v = k % 37 === 0 || k % 53 === 0 ? k % 5 : v + 1 + (k % 7) * 0.37;
+    ts.push(k * 15_000);
+    vs.push(k === 150 ? NaN : v);
+  }
+  // The series as a view at an offset of a larger buffer, indexed over the whole buffer (as the
+  // range memo indexes the window cache's shared buffers).
+  const pad = 11;
+  const all = new Float64Array(pad + vs.length + 5).fill(-1);
+  all.set(vs, pad);
+  const view = all.subarray(pad, pad + vs.length);
+  const whole = indexResets(all);
+  assert.ok(whole.at.length > 5, 'the buffer has resets');
+  const s: Series = { ts: Float64Array.from(ts), vs: view };
+  const grids: [string, Float64Array][] = [
+    ['regular', Float64Array.from({ length: 200 }, (_, i) => 60_000 + i * 30_000)],
+    ['one time repeated (@)', new Float64Array(7).fill(40 * MIN)],
+    ['sparse, past the end', Float64Array.from([0, 15_000, 5 * MIN, 33 * MIN, 90 * MIN, 200 * MIN])],
+  ];
+  for (const [grid, ends] of grids) {
+    for (const [fn, counter, perSec] of [['rate', true, true], ['increase', true, false], ['delta', false, false]] as const) {
+      for (const range of [60_000, 5 * MIN, 20 * MIN]) {
+        for (const resets of [undefined, { at: whole.at, base: pad }]) {
+          const values = new Float64Array(ends.length);
+          const present = new Uint8Array(ends.length);
+          const read = extrapolatedRateSeries(s.ts, s.vs, resets, ends, range, counter, perSec, values, present);
+          let wantRead = 0;
+          ends.forEach((end, i) => {
+            const w = win(s, end, range);
+            wantRead += w.hi - w.lo;
+            const want = call(fn, w);
+            const what = `${fn}[${range / 1000}s] at ${end} (${grid}, ${resets ? 'indexed' : 'scanned'})`;
+            assert.is(present[i] === 1, want !== undefined, what);
+            if (want !== undefined) assert.ok(Object.is(values[i], want), `${what}: ${values[i]} vs ${want}`);
+          });
+          assert.is(read, wantRead, 'samples read');
+        }
+      }
+    }
+  }
 });
 
 // ---------------------------------------------------------------------------------------------

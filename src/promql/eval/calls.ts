@@ -7,9 +7,9 @@ import { compileAnchored, expandTemplate } from '../../storage/regex.js';
 import { DATE_FUNCTIONS } from '../functions/date.js';
 import { bucketQuantile } from '../functions/histogram.js';
 import { clampValue, MATH_FUNCTIONS, roundTo } from '../functions/math.js';
-import { RANGE_FUNCTIONS, RANGE_KERNELS } from '../functions/range.js';
+import { extrapolatedRateSeries, RANGE_FUNCTIONS, RANGE_KERNELS } from '../functions/range.js';
 import { RangeMemo } from './range-memo.js';
-import type { Window } from '../functions/window.js';
+import type { ResetIndex, Window } from '../functions/window.js';
 import { FUNCTIONS } from '../signatures.js';
 import { formatG } from '../../util/gofloat.js';
 import type { Evaluator } from './evaluator.js';
@@ -171,6 +171,7 @@ function rangeCall(ev: Evaluator, e: Call, m: MatrixValue, scalars: (Float64Arra
   const out: StepSeries[] = [];
   const ends = m.ends;
   const checkCounter = e.func === 'rate' || e.func === 'increase';
+  const extrapolated = checkCounter || e.func === 'delta';
   let processed = 0;
   const checkName = (rs: RangeSeries) => {
     if (!checkCounter) return;
@@ -179,6 +180,38 @@ function rangeCall(ev: Evaluator, e: Call, m: MatrixValue, scalars: (Float64Arra
       ev.ctx.annotations.info(`metric might not be a counter, name does not end in _total/_sum/_count/_bucket: ${JSON.stringify(metric)}`, e.args[0]!.pos);
     }
   };
+  // One series' outputs at every step into values/present; returns the samples read. rate,
+  // increase and delta, the most asked by far, run as one loop per series; the others step a
+  // window through the series and call their kernel per step.
+  const isRate = e.func === 'rate';
+  const fill = extrapolated
+    ? (rs: RangeSeries, resets: ResetIndex | undefined, values: Float64Array, present: Uint8Array) => extrapolatedRateSeries(rs.ts, rs.vs, resets, ends, m.range, checkCounter, isRate, values, present)
+    : (rs: RangeSeries, resets: ResetIndex | undefined, values: Float64Array, present: Uint8Array) => {
+        const ts = rs.ts;
+        const len = ts.length;
+        // Every field present from the start (resets too): one object shape for the kernels.
+        const w: Window = { ts, vs: rs.vs, lo: 0, hi: 0, start: 0, end: 0, range: m.range, resets };
+        let lo = 0;
+        let hi = 0;
+        let read = 0;
+        for (let i = 0; i < n; i++) {
+          const end = ends[i]!;
+          const start = end - m.range;
+          while (hi < len && ts[hi]! <= end) hi++;
+          while (lo < hi && ts[lo]! <= start) lo++;
+          if (hi <= lo) continue;
+          w.lo = lo;
+          w.hi = hi;
+          w.start = start;
+          w.end = end;
+          for (let k = 0; k < scalarArgs.length; k++) args[k] = scalarArgs[k]![i]!;
+          // predict_linear's regression is anchored at the evaluation time itself.
+          if (e.func === 'predict_linear') args[scalarArgs.length] = grid.times[i]!;
+          read += hi - lo;
+          if (fn(w, args, values, i)) present[i] = 1;
+        }
+        return read;
+      };
   // Functions of the samples alone (no scalar argument, no evaluation time) are remembered
   // across queries when the storage allows it.
   const memo = scalarArgs.length === 0 && e.func !== 'predict_linear' ? ev.ctx.opts.rangeMemo : undefined;
@@ -191,7 +224,6 @@ function rangeCall(ev: Evaluator, e: Call, m: MatrixValue, scalars: (Float64Arra
     const rs = m.series[si]!;
     ev.ctx.checkDeadline();
     const ts = rs.ts;
-    const len = ts.length;
     const key = memo ? RangeMemo.key(e.func, m.range, ends, ts, rs.vs) : '';
     const recalled = memo?.recall(ts, rs.vs, key);
     if (recalled) {
@@ -208,34 +240,14 @@ function rangeCall(ev: Evaluator, e: Call, m: MatrixValue, scalars: (Float64Arra
     }
     const values = slabV.subarray(used, used + n);
     const present = slabP!.subarray(used, used + n);
-    const before = processed;
-    // Every field present from the start (resets too): one object shape for the kernels.
     // Over immutable samples a series' counter resets are indexed once for every call that reads it.
     const resets = memo && checkCounter ? memo.resetsOf(rs.vs) : undefined;
-    const w: Window = { ts, vs: rs.vs, lo: 0, hi: 0, start: 0, end: 0, range: m.range, resets };
-    let lo = 0;
-    let hi = 0;
+    const read = fill(rs, resets, values, present);
+    processed += read;
     let any = false;
-    for (let i = 0; i < n; i++) {
-      const end = ends[i]!;
-      const start = end - m.range;
-      while (hi < len && ts[hi]! <= end) hi++;
-      while (lo < hi && ts[lo]! <= start) lo++;
-      if (hi <= lo) continue;
-      w.lo = lo;
-      w.hi = hi;
-      w.start = start;
-      w.end = end;
-      for (let k = 0; k < scalarArgs.length; k++) args[k] = scalarArgs[k]![i]!;
-      // predict_linear's regression is anchored at the evaluation time itself.
-      if (e.func === 'predict_linear') args[scalarArgs.length] = grid.times[i]!;
-      processed += hi - lo;
-      if (!fn(w, args, values, i)) continue;
-      present[i] = 1;
-      any = true;
-    }
+    for (let i = 0; i < n && !any; i++) any = present[i] === 1;
     // An empty output's room is used again by the next series: remembered without its arrays.
-    memo?.remember(ts, rs.vs, key, any ? { values, present, any, processed: processed - before } : { values: NO_VALUES, present: NO_PRESENT, any, processed: processed - before });
+    memo?.remember(ts, rs.vs, key, any ? { values, present, any, processed: read } : { values: NO_VALUES, present: NO_PRESENT, any, processed: read });
     if (!any) continue;
     used += n;
     out.push({ labels: !keepName && !delayed ? dropMetricName(rs.labels) : rs.labels, values, present, dropName: !keepName || rs.dropName });

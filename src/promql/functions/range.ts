@@ -40,44 +40,114 @@ export function durationSeconds(ms: number): number {
  */
 function extrapolatedRate(w: Window, isCounter: boolean, isRate: boolean, out: Float64Array, i: number): boolean {
   const { ts, vs, lo, hi } = w;
-  const n = hi - lo;
-  if (n < 2) return false;
-  const firstT = ts[lo]!;
-  const lastT = ts[hi - 1]!;
-  const first = vs[lo]!;
-  let result = vs[hi - 1]! - first;
+  if (hi - lo < 2) return false;
+  let result = vs[hi - 1]! - vs[lo]!;
   // Most windows hold no reset, and the others a few: an index of the series' resets (made from
-  // the third step of a range query on) finds them without scanning the window. They are added
-  // one by one in Prometheus's order, so sums stay bit-identical.
+  // the third step of a range query on) finds them without scanning the window.
   if (isCounter) {
     const r = resetIndex(w);
-    if (r === undefined) {
-      // A drop is a reset: the counter restarted from 0, so the value before it was gained too.
-      let prev = first;
-      for (let i = lo + 1; i < hi; i++) {
-        const cur = vs[i]!;
-        if (cur < prev) result += prev;
-        prev = cur;
-      }
-    } else {
-      const at = r.at;
-      if (at.length > 0) {
-        // Drops at window indexes lo+1 .. hi-1, found by bisection (a series has a few).
-        const b = r.base;
-        const from = b + lo + 1;
-        let k = 0;
-        let top = at.length;
-        while (k < top) {
-          const mid = (k + top) >>> 1;
-          if (at[mid]! < from) k = mid + 1;
-          else top = mid;
-        }
-        for (const last = b + hi - 1; k < at.length && at[k]! <= last; k++) result += vs[at[k]! - b - 1]!;
-      }
+    if (r === undefined) result += scannedResets(vs, lo, hi);
+    else if (r.at.length > 0) {
+      const k = firstDropFrom(r.at, r.base + lo + 1);
+      result += indexedResets(vs, r, k, hi);
     }
   }
-  let durationToStart = (firstT - w.start) / 1000;
-  let durationToEnd = (w.end - lastT) / 1000;
+  out[i] = extrapolate(ts[lo]!, ts[hi - 1]!, vs[lo]!, result, hi - lo, w.start, w.end, isCounter, isRate, w.range);
+  return true;
+}
+
+/**
+ * rate, increase or delta of one series at every window end of a range query (windows
+ * (end - range, end]), written to `values`/`present`; the same arithmetic as the per-window
+ * kernel, in one loop per series: the windows only slide forward, so their bounds and the
+ * resets inside them are found by moving cursors, not per step. Returns the samples read.
+ */
+export function extrapolatedRateSeries(
+  ts: Float64Array,
+  vs: Float64Array,
+  resets: ResetIndex | undefined,
+  ends: Float64Array,
+  range: number,
+  isCounter: boolean,
+  isRate: boolean,
+  values: Float64Array,
+  present: Uint8Array,
+): number {
+  const len = ts.length;
+  const r = isCounter ? (resets ?? (ends.length > 2 ? indexResets(vs) : undefined)) : undefined;
+  const at = r?.at;
+  const base = r?.base ?? 0;
+  let lo = 0;
+  let hi = 0;
+  let k = 0;
+  let processed = 0;
+  for (let i = 0; i < ends.length; i++) {
+    const end = ends[i]!;
+    const start = end - range;
+    while (hi < len && ts[hi]! <= end) hi++;
+    while (lo < hi && ts[lo]! <= start) lo++;
+    if (hi <= lo) continue;
+    processed += hi - lo;
+    if (hi - lo < 2) continue;
+    let result = vs[hi - 1]! - vs[lo]!;
+    if (isCounter) {
+      if (at === undefined) result += scannedResets(vs, lo, hi);
+      else if (at.length > 0) {
+        // Ends ascend, so the first drop inside the window only moves forward.
+        while (k < at.length && at[k]! < base + lo + 1) k++;
+        result += indexedResets(vs, r!, k, hi);
+      }
+    }
+    values[i] = extrapolate(ts[lo]!, ts[hi - 1]!, vs[lo]!, result, hi - lo, start, end, isCounter, isRate, range);
+    present[i] = 1;
+  }
+  return processed;
+}
+
+/** The values lost at the drops of vs[lo..hi) (a drop is a reset: the counter restarted from 0). */
+function scannedResets(vs: Float64Array, lo: number, hi: number): number {
+  let add = 0;
+  let prev = vs[lo]!;
+  for (let i = lo + 1; i < hi; i++) {
+    const cur = vs[i]!;
+    if (cur < prev) add += prev;
+    prev = cur;
+  }
+  return add;
+}
+
+/** The first entry of `at` (ascending) at or after `from`. */
+function firstDropFrom(at: Int32Array, from: number): number {
+  let k = 0;
+  let top = at.length;
+  while (k < top) {
+    const mid = (k + top) >>> 1;
+    if (at[mid]! < from) k = mid + 1;
+    else top = mid;
+  }
+  return k;
+}
+
+/**
+ * The values lost at the indexed drops from at[k] up to window index hi - 1, added one by one in
+ * Prometheus's order (so that sums stay bit-identical to its scan).
+ */
+function indexedResets(vs: Float64Array, r: ResetIndex, k: number, hi: number): number {
+  const { at, base } = r;
+  let add = 0;
+  for (const last = base + hi - 1; k < at.length && at[k]! <= last; k++) add += vs[at[k]! - base - 1]!;
+  return add;
+}
+
+/**
+ * The extrapolation of Prometheus's extrapolatedRate: `result` (the change over n samples from
+ * firstT to lastT, resets added back) extended to the window (start, end] when the first/last
+ * sample is within 1.1 average intervals of its edge (else by half an interval), never below a
+ * counter's zero; per second of `range` (ms) when `isRate`.
+ */
+function extrapolate(firstT: number, lastT: number, first: number, result: number, n: number, start: number, end: number, isCounter: boolean, isRate: boolean, range: number): number {
+  let durationToStart = (firstT - start) / 1000;
+  let durationToEnd = (end - lastT) / 1000;
   const sampledInterval = (lastT - firstT) / 1000;
   const averageDurationBetweenSamples = sampledInterval / (n - 1);
   const extrapolationThreshold = averageDurationBetweenSamples * 1.1;
@@ -90,9 +160,8 @@ function extrapolatedRate(w: Window, isCounter: boolean, isRate: boolean, out: F
   }
   if (durationToEnd >= extrapolationThreshold) durationToEnd = averageDurationBetweenSamples / 2;
   let factor = (sampledInterval + durationToStart + durationToEnd) / sampledInterval;
-  if (isRate) factor /= durationSeconds(w.range);
-  out[i] = result * factor;
-  return true;
+  if (isRate) factor /= durationSeconds(range);
+  return result * factor;
 }
 
 /**
