@@ -14,6 +14,7 @@ import type { Evaluator } from './evaluator.js';
 import { mergeSameLabels } from './series.js';
 import type { StepGrid, StepSeries, VectorValue } from './types.js';
 
+const NO_CELLS = new Float64Array(0);
 const MAX_INT64 = 9223372036854774784;
 const MIN_INT64 = -9223372036854775808;
 
@@ -82,15 +83,15 @@ export function evalAggregate(ev: Evaluator, e: AggregateExpr, grid: StepGrid): 
   }
   if (e.op === 'quantile') checkQuantileParam(ev, e, param!);
   const g = groupSeries(input, e, grouping);
+  const op = e.op;
+  if (op === 'quantile') return quantileAgg(input, g, param!, n);
   const G = g.labels.length;
   const cells = G * n;
   const value = new Float64Array(cells);
   const comp = new Float64Array(cells);
-  const count = new Float64Array(cells);
+  // sum alone counts nothing.
+  const count = op === 'sum' ? NO_CELLS : new Float64Array(cells);
   const seen = new Uint8Array(cells);
-  const op = e.op;
-
-  if (op === 'quantile') return quantileAgg(input, g, param!, n);
 
   const mean = op === 'avg' || op === 'stddev' || op === 'stdvar' ? new Float64Array(cells) : undefined;
   const incremental = op === 'avg' ? new Uint8Array(cells) : undefined;
@@ -180,38 +181,36 @@ export function evalAggregate(ev: Evaluator, e: AggregateExpr, grid: StepGrid): 
       }
     }
   }
+  // Each cell's result is written over its accumulator, and a group's output is a view of its
+  // cells: no arrays per group.
   const out: StepSeries[] = [];
   for (let gi = 0; gi < G; gi++) {
     const base = gi * n;
-    const values = new Float64Array(n);
-    const present = new Uint8Array(n);
     let any = false;
-    for (let i = 0; i < n; i++) {
-      const c = base + i;
+    for (let c = base; c < base + n; c++) {
       if (!seen[c]) continue;
       any = true;
-      present[i] = 1;
       switch (op) {
         case 'sum':
-          values[i] = value[c]! + comp[c]!;
+          value[c] = value[c]! + comp[c]!;
           break;
         case 'avg':
-          values[i] = incremental![c] ? mean![c]! + comp[c]! : value[c]! / count[c]! + comp[c]! / count[c]!;
+          value[c] = incremental![c] ? mean![c]! + comp[c]! : value[c]! / count[c]! + comp[c]! / count[c]!;
           break;
         case 'count':
-          values[i] = count[c]!;
+          value[c] = count[c]!;
           break;
         case 'stdvar':
-          values[i] = value[c]! / count[c]!;
+          value[c] = value[c]! / count[c]!;
           break;
         case 'stddev':
-          values[i] = Math.sqrt(value[c]! / count[c]!);
+          value[c] = Math.sqrt(value[c]! / count[c]!);
           break;
         default:
-          values[i] = value[c]!;
+          break;
       }
     }
-    if (any) out.push({ labels: g.labels[gi]!, values, present, dropName: g.dropName[gi]! });
+    if (any) out.push({ labels: g.labels[gi]!, values: value.subarray(base, base + n), present: seen.subarray(base, base + n), dropName: g.dropName[gi]! });
   }
   return { type: 'vector', series: out };
 }

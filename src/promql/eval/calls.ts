@@ -215,6 +215,7 @@ function rangeCall(ev: Evaluator, e: Call, m: MatrixValue, scalars: (Float64Arra
   // Functions of the samples alone (no scalar argument, no evaluation time) are remembered
   // across queries when the storage allows it.
   const memo = scalarArgs.length === 0 && e.func !== 'predict_linear' ? ev.ctx.opts.rangeMemo : undefined;
+  const call = memo ? RangeMemo.callKey(e.func, m.range, ends) : '';
   // One slab for the outputs computed here (views are far cheaper than a buffer per series),
   // made at the first series not remembered.
   let slabV: Float64Array | undefined;
@@ -224,7 +225,7 @@ function rangeCall(ev: Evaluator, e: Call, m: MatrixValue, scalars: (Float64Arra
     const rs = m.series[si]!;
     ev.ctx.checkDeadline();
     const ts = rs.ts;
-    const key = memo ? RangeMemo.key(e.func, m.range, ends, ts, rs.vs) : '';
+    const key = memo ? RangeMemo.key(call, ts, rs.vs) : '';
     const recalled = memo?.recall(ts, rs.vs, key);
     if (recalled) {
       processed += recalled.processed;

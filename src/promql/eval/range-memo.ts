@@ -27,10 +27,19 @@ export class RangeMemo {
   hits = 0;
   misses = 0;
 
-  /** The key of a call of `func` over `range` at window ends `ends` on samples `ts`/`vs`. */
-  static key(func: string, range: number, ends: Float64Array, ts: Float64Array, vs: Float64Array): string {
+  /** The part of a key that a call shares across its series: `func` over `range` at window ends `ends`. */
+  static callKey(func: string, range: number, ends: Float64Array): string {
     // The ends are a regular grid (or one repeated time, with @): first, last and count fix them.
-    return `${func}|${range}|${ends[0]}|${ends[ends.length - 1]}|${ends.length}|${ts.byteOffset}|${ts.length}|${vs.byteOffset}`;
+    return `${func}|${range}|${ends[0]}|${ends[ends.length - 1]}|${ends.length}`;
+  }
+
+  /**
+   * The key of a call (its callKey) on samples `ts`/`vs`. Made per series, so only small integers
+   * are written out here: turning the ends' timestamps into text per series cost more than the
+   * outputs it found.
+   */
+  static key(call: string, ts: Float64Array, vs: Float64Array): string {
+    return `${call}|${ts.byteOffset}|${ts.length}|${vs.byteOffset}`;
   }
 
   /**
