@@ -17,8 +17,7 @@ import type { Measurements, Status } from '../slo/judge.js';
 import { sloInfo, type SloInfo } from '../slo/info.js';
 import { ms } from '../util/duration.js';
 import type { Expr } from '../promql/ast.js';
-import { lowerBound } from '../storage/queryable.js';
-import { scopesFor, sliExpr, type QueryFn, type Scopes } from '../slo/measure.js';
+import { pointsAt, scopesFor, sliExpr, type QueryFn, type Scopes } from '../slo/measure.js';
 import type { SloSpec } from '../slo/spec.js';
 import { Stage } from '../slo/stage.js';
 import type { StageVerdict, Verdict } from '../slo/verdict.js';
@@ -293,27 +292,20 @@ async function traceSlis(slos: readonly SloSpec[], stages: readonly StageRecord[
     }
     return e;
   };
-  // The values of one expression at each of `ts` (a regular grid), from one range query.
-  const column = async (e: Expr | undefined, ts: readonly number[]): Promise<(number | undefined)[]> => {
-    if (!e || ts.length === 0) return ts.map(() => undefined);
+  // The values of one expression at each of `ts` (a regular grid), from one range query: NaN
+  // where it has none (no series, several, a value that is not finite, or a failed query).
+  const column = async (e: Expr | undefined, ts: readonly number[]): Promise<Float64Array> => {
+    const out = new Float64Array(ts.length).fill(NaN);
+    if (!e || ts.length === 0) return out;
     try {
       const a = await q.range(e, ts[0]!, ts[ts.length - 1]!, interval);
-      const series = a.value.type === 'matrix' ? a.value.series : [];
-      return ts.map((t) => {
-        let v: number | undefined;
-        let n = 0;
-        for (const x of series) {
-          const i = lowerBound(x.timestamps, t);
-          if (i < x.timestamps.length && x.timestamps[i] === t) {
-            n++;
-            v = x.values[i]!;
-          }
-        }
-        return n === 1 && Number.isFinite(v) ? v : undefined;
-      });
+      if (a.value.type !== 'matrix') return out;
+      const { counts, values } = pointsAt(a.value.series, ts);
+      for (let i = 0; i < ts.length; i++) if (counts[i] === 1 && Number.isFinite(values[i])) out[i] = values[i]!;
     } catch {
-      return ts.map(() => undefined);
+      // Context only: a trace that cannot be drawn is left empty.
     }
+    return out;
   };
   // Times by the stage in force (before the release: the first stage).
   const segments: { st: StageRecord; ts: number[] }[] = [];
@@ -336,7 +328,14 @@ async function traceSlis(slos: readonly SloSpec[], stages: readonly StageRecord[
       return ts.map((t, i) => ({
         at: t,
         stage: st.name,
-        slos: cols.map((c) => ({ name: c.name, ...(c.sli[i] !== undefined ? { sli: c.sli[i] } : {}), ...(c.baseline[i] !== undefined ? { baseline: c.baseline[i] } : {}) })),
+        slos: cols.map((c) => {
+          const p: { name: string; sli?: number; baseline?: number } = { name: c.name };
+          const sli = c.sli[i]!;
+          const base = c.baseline[i]!;
+          if (sli === sli) p.sli = sli;
+          if (base === base) p.baseline = base;
+          return p;
+        }),
       }));
     }),
   );

@@ -7,7 +7,7 @@
 
 import type { BinaryExpr, Expr } from '../promql/ast.js';
 import { parseExpr } from '../promql/parser.js';
-import type { QueryValue } from '../promql/result.js';
+import type { QueryValue, ResultSeries } from '../promql/result.js';
 import type { Evaluation, Measured, Measurements } from './judge.js';
 import { judge } from './judge.js';
 import { applyScope, infoScope, matcherScope, parseScopeMatchers, type Scope } from './scope.js';
@@ -244,19 +244,16 @@ interface Column {
 
 const EMPTY: Measured = { kind: 'empty' };
 
-/** What `single` makes of an instant answer, for each time of a range answer. */
-function columnOf(what: string, a: QueryAnswer, times: readonly number[]): Column {
-  if (a.value.type !== 'matrix') {
-    const e: Measured = { kind: 'error', message: `${what} returned a ${a.value.type}, not a number` };
-    return { at: () => e };
-  }
-  const series = a.value.series;
-  const cursor = new Array<number>(series.length).fill(0);
-  const missing = a.missingEngines && a.missingEngines.length > 0 ? a.missingEngines : undefined;
-  // Per time: how many series answered (0, 1 or more), and the value of the last one.
+/**
+ * For each of `times` (ascending): how many of the series have a point there, and the value of
+ * the last one that does. One cursor per series: linear in points and times.
+ */
+export function pointsAt(series: readonly ResultSeries[], times: readonly number[]): { counts: Uint32Array; values: Float64Array } {
+  const cursor = new Uint32Array(series.length);
   const counts = new Uint32Array(times.length);
   const values = new Float64Array(times.length);
-  times.forEach((t, i) => {
+  for (let i = 0; i < times.length; i++) {
+    const t = times[i]!;
     for (let k = 0; k < series.length; k++) {
       const ts = series[k]!.timestamps;
       let c = cursor[k]!;
@@ -267,7 +264,18 @@ function columnOf(what: string, a: QueryAnswer, times: readonly number[]): Colum
         values[i] = series[k]!.values[c]!;
       }
     }
-  });
+  }
+  return { counts, values };
+}
+
+/** What `single` makes of an instant answer, for each time of a range answer. */
+function columnOf(what: string, a: QueryAnswer, times: readonly number[]): Column {
+  if (a.value.type !== 'matrix') {
+    const e: Measured = { kind: 'error', message: `${what} returned a ${a.value.type}, not a number` };
+    return { at: () => e };
+  }
+  const missing = a.missingEngines && a.missingEngines.length > 0 ? a.missingEngines : undefined;
+  const { counts, values } = pointsAt(a.value.series, times);
   return {
     at(i: number): Measured {
       const count = counts[i]!;
