@@ -232,17 +232,12 @@ async function openShared(src: SourceSpec, limiter: AdaptiveLimiter, config?: Hm
   if (src.kind === 'data') {
     const cache = new WindowCache(await openSource(src.location), cacheOpts);
     const engine = new Engine({ lookbackDelta: config?.query.lookbackDeltaMs ?? DEFAULT_LOOKBACK_MS });
-    // A query's data is put on its way before the query waits for the limiter: queries queued
-    // behind others would otherwise start reading only when their turn comes.
+    // A query's data is put on its way, and waited for, before the query takes a turn of the
+    // limiter: queued behind others, it would start reading only when its turn came, and a query
+    // holding a turn while its data is read keeps out others whose data is already there.
     const q: QueryFn = {
-      instant: (e, t) => {
-        engine.prefetch(cache, e, t, t, 0);
-        return limiter.run('batch', () => engine.instantQuery(cache, e, t));
-      },
-      range: (e, s, en, st) => {
-        engine.prefetch(cache, e, s, en, st);
-        return limiter.run('batch', () => engine.rangeQuery(cache, e, s, en, st));
-      },
+      instant: (e, t) => engine.prefetch(cache, e, t, t, 0).then(() => limiter.run('batch', () => engine.instantQuery(cache, e, t))),
+      range: (e, s, en, st) => engine.prefetch(cache, e, s, en, st).then(() => limiter.run('batch', () => engine.rangeQuery(cache, e, s, en, st))),
     };
     return { shared: new SharedQueries(q), cache, close: () => cache.close() };
   }

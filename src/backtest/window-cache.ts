@@ -90,6 +90,10 @@ function matching(b: Block, filter: readonly LabelMatcher[], key: string): reado
   return out;
 }
 
+const NOTHING = (): void => undefined;
+/** A prefetch of blocks already held. */
+const HELD: Promise<void> = Promise.resolve();
+
 /** A Queryable caching the blocks of time its selects touch. */
 export class WindowCache implements Queryable {
   /** Blocks are never written after they are read, and every select answers views of them. */
@@ -142,9 +146,16 @@ export class WindowCache implements Queryable {
     return { series: cut(joined, req.mint, req.maxt) };
   }
 
-  /** Starts fetching the blocks a select of `req` needs that are neither kept nor on their way. */
-  prefetch(req: SelectRequest): void {
-    if (!req.labelsOnly) this.request(req);
+  /**
+   * Starts fetching the blocks a select of `req` needs that are neither kept nor on their way;
+   * settles once they are all held or failed (the select reports the failure).
+   */
+  prefetch(req: SelectRequest): Promise<void> {
+    if (req.labelsOnly) return HELD;
+    const { mk, first, last } = this.request(req);
+    const wanted: Promise<Block>[] = [];
+    for (let b = first; b <= last; b++) wanted.push(this.blocks.get(`${mk}|${b}`)!);
+    return Promise.all(wanted).then(NOTHING, NOTHING);
   }
 
   /**

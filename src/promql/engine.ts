@@ -45,6 +45,9 @@ export const DEFAULT_MAX_SAMPLES = 50_000_000;
 export const DEFAULT_TIMEOUT_MS = 2 * 60_000;
 export const DEFAULT_MAX_POINTS = 11_000;
 
+/** A prefetch with nothing to wait for. */
+const DONE: Promise<void> = Promise.resolve();
+
 /** Evaluates PromQL over a Queryable with Prometheus's semantics. */
 export class Engine {
   readonly lookbackDelta: number;
@@ -84,14 +87,17 @@ export class Engine {
 
   /**
    * Starts storage reading what a range query (step 0: an instant query) will select, when the
-   * storage can read ahead; evaluates nothing. Bad expressions are left for the query to report.
+   * storage can read ahead; evaluates nothing. Settles, never rejecting, once that data is held
+   * or failed to come (the query reports why). Bad expressions are left for the query to report.
    */
-  prefetch(storage: Queryable, query: Expr, startMs: number, endMs: number, stepMs: number): void {
-    if (!storage.prefetch || endMs < startMs || stepMs < 0) return;
+  prefetch(storage: Queryable, query: Expr, startMs: number, endMs: number, stepMs: number): Promise<void> {
+    if (!storage.prefetch || endMs < startMs || stepMs < 0) return DONE;
     const grid = makeGrid(startMs, endMs, stepMs > 0 ? stepMs : 1);
+    const reads: Promise<void>[] = [];
     for (const [vs, r] of selectorRanges(query, grid, { start: startMs, end: endMs }, this.lookbackDelta, this.noStepSubqueryInterval)) {
-      storage.prefetch({ matchers: vs.matchers, mint: r.mint, maxt: r.maxt });
+      reads.push(storage.prefetch({ matchers: vs.matchers, mint: r.mint, maxt: r.maxt }));
     }
+    return reads.length === 1 ? reads[0]! : Promise.all(reads).then(() => undefined);
   }
 
   private async exec(storage: Queryable, query: string | Expr, start: number, end: number, step: number, opts: QueryOptions): Promise<QueryResult> {

@@ -48,10 +48,11 @@ export interface Queryable {
   readonly immutableSamples?: boolean;
   select(req: SelectRequest, signal?: AbortSignal): Promise<SelectResult>;
   /**
-   * Starts reading what `select(req)` will need, without waiting (a cache that keeps what it
-   * reads): a query waiting for its turn behind a limiter has its data on the way meanwhile.
+   * Starts reading what `select(req)` will need (a cache that keeps what it reads); settles, never
+   * rejecting, once that data is held or its read has failed (the select then reports why). A
+   * query can so wait for its data before it takes a turn of a limiter, not while holding one.
    */
-  prefetch?(req: SelectRequest): void;
+  prefetch?(req: SelectRequest): Promise<void>;
   labelNames?(matchers: readonly LabelMatcher[], mint: number, maxt: number): Promise<string[]>;
   labelValues?(name: string, matchers: readonly LabelMatcher[], mint: number, maxt: number): Promise<string[]>;
   close?(): Promise<void>;

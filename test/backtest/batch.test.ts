@@ -107,6 +107,23 @@ S('every query passes the limiter, at batch priority', async () => {
   assert.is(limiter.counts.admitted, classes.length);
 });
 
+S('a query waits for its data before it takes a turn of the limiter, not while holding one', async () => {
+  const { limiter, classes } = recordingLimiter();
+  // Per turn taken: how many storage reads had finished by then.
+  let fetched = 0;
+  const readsDoneAtTurn: number[] = [];
+  const run = limiter.run.bind(limiter);
+  limiter.run = <T>(p: Priority, fn: () => Promise<T>): Promise<T> => {
+    readsDoneAtTurn.push(fetched);
+    return run(p, fn);
+  };
+  const r = await runBatch({ files: [file('v1.6.0-bad-canary')], limiter, cache: { onFetch: () => void fetched++ } });
+  assert.ok(r.runs.every((o) => o.status !== 'error'), JSON.stringify(r.runs.map((o) => o.error)));
+  assert.is(classes.length, r.stats.queriesSent);
+  assert.ok(fetched > 0);
+  assert.ok(readsDoneAtTurn.every((n) => n > 0), `turns taken before any read finished: ${readsDoneAtTurn.filter((n) => n === 0).length} of ${readsDoneAtTurn.length}`);
+});
+
 S('finished backtests are kept by content hash; a re-run skips them, a changed setting runs', async (ctx) => {
   const state = join(ctx.dir, 'state');
   const files = [file('v1.6.0-bad-canary'), file('healthy-over-crash')];
