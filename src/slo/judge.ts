@@ -228,36 +228,68 @@ function policyOf(spec: JudgementSpec): DataPolicy {
   return p;
 }
 
-/** The worst status among reasons. */
-function worstOf(reasons: readonly Reason[]): Status {
-  let w: Status = 'pass';
-  for (const r of reasons) if (RANK[r.status] > RANK[w]) w = r.status;
-  return w;
-}
-
-/** The usable value of a measurement, or a reason why not (pushed) and undefined. */
-function usableValue(x: Measured | undefined, what: string, policy: DataPolicy, reasons: Reason[]): number | undefined {
-  if (!x) return undefined;
+/** A measurement's value when the judgement may use it; undefined otherwise (see dataStatus). */
+function usable(x: Measured, policy: DataPolicy): number | undefined {
   switch (x.kind) {
     case 'value':
-      if (x.value === x.value) return x.value;
-      reasons.push({ check: 'data', status: policy.noData, message: `${what}: no data`, values: {} });
-      return undefined;
+      return x.value === x.value ? x.value : undefined;
     case 'partial':
-      if (policy.partial === 'use' && x.value !== undefined && !Number.isNaN(x.value)) return x.value;
-      reasons.push({
-        check: 'data',
-        status: policy.partial === 'fail' ? 'fail' : 'no-data',
-        message: `${what}: partial answer, engines ${x.missing.join(', ')} missing; not judged as healthy`,
-        values: { missing: x.missing.join(',') },
-      });
+      return policy.partial === 'use' && x.value !== undefined && !Number.isNaN(x.value) ? x.value : undefined;
+    default:
       return undefined;
-    case 'empty':
-      reasons.push({ check: 'data', status: policy.noData, message: `${what}: no data`, values: {} });
-      return undefined;
+  }
+}
+
+/** The status a measurement the judgement may not use stands for, by the policy. */
+function dataStatus(x: Measured, policy: DataPolicy): Status {
+  switch (x.kind) {
+    case 'partial':
+      return policy.partial === 'fail' ? 'fail' : 'no-data';
     case 'error':
-      reasons.push({ check: 'data', status: policy.error, message: `${what}: query failed: ${x.message}`, values: {} });
-      return undefined;
+      return policy.error;
+    default:
+      return policy.noData;
+  }
+}
+
+/** Why a measurement could not be used, as a reason. */
+function dataReason(x: Measured, what: string, policy: DataPolicy): Reason {
+  const status = dataStatus(x, policy);
+  switch (x.kind) {
+    case 'partial':
+      return { check: 'data', status, message: `${what}: partial answer, engines ${x.missing.join(', ')} missing; not judged as healthy`, values: { missing: x.missing.join(',') } };
+    case 'error':
+      return { check: 'data', status, message: `${what}: query failed: ${x.message}`, values: {} };
+    default:
+      return { check: 'data', status, message: `${what}: no data`, values: {} };
+  }
+}
+
+/**
+ * The findings of one judgement as they are made: the worst status so far, and the reasons when
+ * they are asked for (`out`). Judging and explaining run the same checks, so the status a
+ * judgement gives is always the worst of the reasons it would list.
+ */
+class Tally {
+  worst: Status = 'pass';
+  count = 0;
+  constructor(
+    readonly policy: DataPolicy,
+    readonly out: Reason[] | undefined,
+  ) {}
+  /** Notes a finding of `status` (its reason, when kept, is listed by the caller). */
+  note(status: Status): void {
+    this.count++;
+    if (RANK[status] > RANK[this.worst]) this.worst = status;
+  }
+  /** The usable value of a measurement, or undefined with its data finding noted. */
+  take(x: Measured | undefined, what: string): number | undefined {
+    if (!x) return undefined;
+    const v = usable(x, this.policy);
+    if (v !== undefined) return v;
+    this.note(dataStatus(x, this.policy));
+    this.out?.push(dataReason(x, what, this.policy));
+    return undefined;
   }
 }
 
@@ -277,68 +309,81 @@ function releaseWorseTest(worse: JudgementSpec['worse'], rel: ArrayLike<number>,
   return worse === 'higher' ? mannWhitneyU(rel, bas) : mannWhitneyU(negated(rel), negated(bas));
 }
 
-/** Judges one evaluation of one SLO. */
-export function judge(spec: JudgementSpec, m: Measurements): Evaluation {
+const NO_SAMPLES: readonly number[] = [];
+
+/**
+ * Runs the checks of a judgement over the measurements; returns the worst status, and lists the
+ * reasons in `out` when given (in order: data and traffic findings, the comparison, then the
+ * absolute checks).
+ */
+function assess(spec: JudgementSpec, m: Measurements, out: Reason[] | undefined): Status {
   const policy = policyOf(spec);
-  const reasons: Reason[] = [];
+  const t = new Tally(policy, out);
   const higher = spec.worse === 'higher';
 
   // Minimum traffic first: a scope with too few requests says nothing, whatever its ratio.
   if (spec.minTraffic !== undefined) {
-    const t = usableValue(m.traffic, 'traffic', policy, reasons);
-    if (t !== undefined && t < spec.minTraffic) {
-      reasons.push({ check: 'traffic', status: policy.noData, message: `only ${fmt(t)} requests in the release scope, fewer than the ${spec.minTraffic} needed to judge`, values: { traffic: t, min: spec.minTraffic } });
-      return { status: worstOf(reasons), reasons };
+    const traffic = t.take(m.traffic, 'traffic');
+    if (traffic !== undefined && traffic < spec.minTraffic) {
+      t.note(policy.noData);
+      out?.push({ check: 'traffic', status: policy.noData, message: `only ${fmt(traffic)} requests in the release scope, fewer than the ${spec.minTraffic} needed to judge`, values: { traffic, min: spec.minTraffic } });
+      return t.worst;
     }
   }
 
-  const sli = usableValue(m.sli, 'SLI', policy, reasons);
-  const base = m.baseline ? usableValue(m.baseline, 'baseline SLI', policy, reasons) : undefined;
-  const absolute: Reason[] = [];
+  const sli = t.take(m.sli, 'SLI');
+  const base = m.baseline ? t.take(m.baseline, 'baseline SLI') : undefined;
 
+  // The release's SLI relative to the baseline's, when both are known; within the comparison's
+  // tolerated increase, the old code is as affected as the new: the problem is the fleet's.
+  let increase: number | undefined;
+  if (sli !== undefined && base !== undefined) {
+    increase = higher ? (base === 0 ? (sli > 0 ? Infinity : 0) : (sli - base) / Math.abs(base)) : base === 0 ? 0 : (base - sli) / Math.abs(base);
+  }
+  const fleetWide = spec.comparison !== undefined && increase !== undefined && increase <= spec.comparison.maxRelativeIncrease;
+
+  // Absolute checks, listed after the comparison: a failure the baseline shares (fleet-wide) is
+  // not the release's doing, so it may warn but never revert.
+  let threshold: Status | undefined;
   if (sli !== undefined && spec.thresholds) {
     const { warn, fail } = spec.thresholds;
-    const status: Status = fail !== undefined && (higher ? sli > fail : sli < fail) ? 'fail' : warn !== undefined && (higher ? sli > warn : sli < warn) ? 'warn' : 'pass';
-    absolute.push(new ThresholdFinding(status, sli, spec));
+    threshold = fail !== undefined && (higher ? sli > fail : sli < fail) ? 'fail' : warn !== undefined && (higher ? sli > warn : sli < warn) ? 'warn' : 'pass';
   }
-
+  let burns: BurnFinding[] | undefined;
+  let burnWorst: Status | undefined;
   if (spec.burnRates?.length && spec.objective !== undefined) {
     const budget = 1 - spec.objective;
     for (const rule of spec.burnRates) {
       const [longWhat, shortWhat] = ruleLabels(rule);
-      const long = usableValue(m.errorRatios?.get(rule.longMs), longWhat, policy, reasons);
-      const short = usableValue(m.errorRatios?.get(rule.shortMs), shortWhat, policy, reasons);
+      const long = t.take(m.errorRatios?.get(rule.longMs), longWhat);
+      const short = t.take(m.errorRatios?.get(rule.shortMs), shortWhat);
       if (long === undefined || short === undefined) continue;
       const bl = long / budget;
       const bs = short / budget;
       const fires = bl >= rule.factor && bs >= rule.factor;
-      absolute.push(new BurnFinding(fires ? rule.severity : 'pass', bl, bs, rule, budget, fires));
+      const status = fires ? rule.severity : 'pass';
+      if (burnWorst === undefined || RANK[status] > RANK[burnWorst]) burnWorst = status;
+      if (out) (burns ??= []).push(new BurnFinding(status, bl, bs, rule, budget, fires));
     }
   }
 
-  // The release's SLI relative to the baseline's, when both are known.
-  let increase: number | undefined;
-  if (sli !== undefined && base !== undefined) {
-    increase = spec.worse === 'higher' ? (base === 0 ? (sli > 0 ? Infinity : 0) : (sli - base) / Math.abs(base)) : base === 0 ? 0 : (base - sli) / Math.abs(base);
-  }
-  let fleetWide = false;
   if (spec.comparison) {
     const c = spec.comparison;
-    const rel = m.samples?.release ?? [];
-    const bas = m.samples?.baseline ?? [];
+    const rel = m.samples?.release ?? NO_SAMPLES;
+    const bas = m.samples?.baseline ?? NO_SAMPLES;
     // The test needs a number on each side (NaNs are dropped), and minSamples values.
     const enough = rel.length >= c.minSamples && bas.length >= c.minSamples && hasNumber(rel) && hasNumber(bas);
-    // The old code is as affected as the new: the problem is the fleet's, not the release's.
-    fleetWide = increase !== undefined && increase <= c.maxRelativeIncrease;
     if (sli !== undefined && base !== undefined && increase !== undefined && enough) {
       // The test decides only past the tolerated increase; within it, the figures it reports are
       // computed when read (a healthy release stays within it at nearly every evaluation).
-      const test = () => releaseWorseTest(spec.worse, rel, bas)!;
-      const mw = increase > c.maxRelativeIncrease ? test() : undefined;
+      const mw = increase > c.maxRelativeIncrease ? releaseWorseTest(spec.worse, rel, bas)! : undefined;
       const releaseWorse = mw !== undefined && mw.pGreater < c.alpha && mw.effect - 0.5 >= c.minEffect;
-      reasons.push(new ComparisonFinding(releaseWorse ? c.severity : 'pass', sli, base, increase, mw ?? test, c, releaseWorse));
+      const status = releaseWorse ? c.severity : 'pass';
+      t.note(status);
+      out?.push(new ComparisonFinding(status, sli, base, increase, mw ?? (() => releaseWorseTest(spec.worse, rel, bas)!), c, releaseWorse));
     } else {
-      reasons.push({
+      t.note(policy.noData);
+      out?.push({
         check: 'comparison',
         status: policy.noData,
         message: `cannot compare with the baseline: ${rel.length} release and ${bas.length} baseline samples (need ${c.minSamples} each) and both SLI values`,
@@ -347,13 +392,55 @@ export function judge(spec: JudgementSpec, m: Measurements): Evaluation {
     }
   }
 
-  // A fleet-wide problem: the absolute checks fail, but the old code is just as bad (within the
-  // tolerated increase). That is not the release's doing, so it may warn but never revert.
-  for (const r of absolute) {
-    if (r.status === 'fail' && fleetWide) {
-      reasons.push({ check: r.check, status: 'warn', message: `${r.message}; the baseline is as affected (fleet-wide), so not blamed on the release`, values: r.values });
-    } else reasons.push(r);
+  const blamed = (status: Status): Status => (status === 'fail' && fleetWide ? 'warn' : status);
+  if (threshold !== undefined) {
+    t.note(blamed(threshold));
+    if (out) out.push(fleetWideOr(new ThresholdFinding(threshold, sli!, spec), fleetWide));
   }
-  if (reasons.length === 0) reasons.push({ check: 'data', status: policy.noData, message: 'nothing to judge: no SLI value and no check configured', values: {} });
-  return { status: worstOf(reasons), reasons };
+  if (burnWorst !== undefined) {
+    t.note(blamed(burnWorst));
+    if (burns) for (const f of burns) out!.push(fleetWideOr(f, fleetWide));
+  }
+  if (t.count === 0) {
+    t.note(policy.noData);
+    out?.push({ check: 'data', status: policy.noData, message: 'nothing to judge: no SLI value and no check configured', values: {} });
+  }
+  return t.worst;
+}
+
+/** An absolute finding, or, when it fails but the baseline is as affected, its fleet-wide warning. */
+function fleetWideOr(r: Reason, fleetWide: boolean): Reason {
+  if (r.status !== 'fail' || !fleetWide) return r;
+  return { check: r.check, status: 'warn', message: `${r.message}; the baseline is as affected (fleet-wide), so not blamed on the release`, values: r.values };
+}
+
+/**
+ * A judgement: its status decided at once, its reasons written when first read (a backtest
+ * judges tens of thousands of evaluations and reads the reasons of a few). The reasons come
+ * from the same checks as the status.
+ */
+class Judgement implements Evaluation {
+  private listed: readonly Reason[] | undefined;
+  constructor(
+    private readonly spec: JudgementSpec,
+    private m: Measurements | undefined,
+    readonly status: Status,
+  ) {}
+  get reasons(): readonly Reason[] {
+    if (!this.listed) {
+      const out: Reason[] = [];
+      assess(this.spec, this.m!, out);
+      this.listed = out;
+      this.m = undefined;
+    }
+    return this.listed;
+  }
+  toJSON(): { status: Status; reasons: readonly Reason[] } {
+    return { status: this.status, reasons: this.reasons };
+  }
+}
+
+/** Judges one evaluation of one SLO. */
+export function judge(spec: JudgementSpec, m: Measurements): Evaluation {
+  return new Judgement(spec, m, assess(spec, m, undefined));
 }

@@ -347,5 +347,6 @@ function windowsOf(a: QueryAnswer, times: readonly number[], W: number): SampleW
 /** Measures and judges one SLO at `t`. */
 export async function evaluateSlo(spec: SloSpec, scopes: Scopes, t: number, q: QueryFn): Promise<Evaluation & { measurements: Measurements }> {
   const measurements = await measure(spec, scopes, t, q);
-  return { ...judge(spec.judgement, measurements), measurements };
+  const e = judge(spec.judgement, measurements);
+  return { status: e.status, reasons: e.reasons, measurements };
 }

@@ -4,7 +4,7 @@
  * caller's: the gate waits on the wall clock or walks history, the backtest simulates.
  */
 
-import { judge, type Evaluation, type Measured, type Measurements } from './judge.js';
+import { judge, type Evaluation, type Measured, type Measurements, type Reason, type Status } from './judge.js';
 import { measure, measureMany, scopesFor, type MeasurementRows, type QueryFn, type Scopes } from './measure.js';
 import type { SloSpec } from './spec.js';
 import { stageVerdict, summarizeRun, type RunLimits, type RunSummary, type StageVerdict, type TimedEvaluation } from './verdict.js';
@@ -37,7 +37,9 @@ export interface StageOptions {
   /**
    * Whose reasons the evaluations keep: every one's (default; the gate reports each), or only the
    * latest's (a backtest, which judges thousands: the summaries read the latest alone, and the
-   * rest kept alive would cost the garbage collector more than the judging itself).
+   * rest kept alive would cost the garbage collector more than the judging itself). Reasons are
+   * written when first read, so with 'latest' a verdict's reasons must be read before the next
+   * evaluation is judged (they read empty after).
    */
   readonly keepReasons?: 'all' | 'latest';
 }
@@ -79,16 +81,12 @@ export class Stage {
   judgeAt(t: number, ms: readonly Measurements[]): StageVerdict {
     this.slos.forEach((s, i) => {
       const m = ms[i]!;
-      const e = judge(s.spec.judgement, m);
-      const sli = num(m.sli);
-      const base = num(m.baseline);
-      const ev: { -readonly [K in keyof StageEvaluation]: StageEvaluation[K] } = { at: t, status: e.status, reasons: e.reasons };
-      if (sli !== undefined) ev.sli = sli;
-      if (base !== undefined) ev.baseline = base;
-      if (this.o.keepReasons === 'latest' && s.evaluations.length > 0) {
-        (s.evaluations[s.evaluations.length - 1] as { reasons: StageEvaluation['reasons'] }).reasons = NO_REASONS;
+      const prev = s.evaluations[s.evaluations.length - 1];
+      if (this.o.keepReasons === 'latest' && prev) {
+        if (prev instanceof Judged) prev.forget();
+        else (prev as { reasons: StageEvaluation['reasons'] }).reasons = NO_REASONS;
       }
-      s.evaluations.push(ev);
+      s.evaluations.push(new Judged(t, judge(s.spec.judgement, m), num(m.sli), num(m.baseline)));
       const limits = this.o.oneShot ? ONE_SHOT : s.spec.evaluation;
       s.summary = summarizeRun(limits, s.evaluations, this.o.startedAt, t);
     });
@@ -117,6 +115,34 @@ export class Stage {
     return stageVerdict(
       this.slos.map((s) => ({ name: s.spec.name, summary: s.summary, weight: s.spec.weight, critical: s.spec.critical, dryRun: s.spec.dryRun })),
     );
+  }
+}
+
+/** One evaluation judged here: its reasons are the judgement's, written when first read. */
+class Judged implements StageEvaluation {
+  readonly status: Status;
+  declare readonly sli?: number;
+  declare readonly baseline?: number;
+  constructor(
+    readonly at: number,
+    private judgement: Evaluation | undefined,
+    sli: number | undefined,
+    baseline: number | undefined,
+  ) {
+    this.status = judgement!.status;
+    // Only the values measured are keys of the record (as in evaluations restored from a store).
+    if (sli !== undefined) (this as { sli?: number }).sli = sli;
+    if (baseline !== undefined) (this as { baseline?: number }).baseline = baseline;
+  }
+  get reasons(): readonly Reason[] {
+    return this.judgement?.reasons ?? NO_REASONS;
+  }
+  /** Lets go of the reasons (and the measurements they would be written from). */
+  forget(): void {
+    this.judgement = undefined;
+  }
+  toJSON(): StageEvaluation {
+    return { at: this.at, status: this.status, reasons: this.reasons, ...(this.sli !== undefined ? { sli: this.sli } : {}), ...(this.baseline !== undefined ? { baseline: this.baseline } : {}) };
   }
 }
 

@@ -36,6 +36,26 @@ export interface RunSummary {
   readonly reasons: readonly Reason[];
 }
 
+/**
+ * A run's state, its reasons read from the evaluation that decided it when asked for (a
+ * backtest summarises after every evaluation and reads the reasons of a few).
+ */
+class Summary implements RunSummary {
+  constructor(
+    readonly status: RunStatus,
+    readonly message: string,
+    private readonly decidedBy: TimedEvaluation | undefined,
+  ) {}
+  get reasons(): readonly Reason[] {
+    return this.decidedBy?.reasons ?? NO_REASONS;
+  }
+  toJSON(): RunSummary {
+    return { status: this.status, message: this.message, reasons: this.reasons };
+  }
+}
+
+const NO_REASONS: readonly Reason[] = Object.freeze([]);
+
 /** The state of one SLO's evaluations since `startedAt`, at `now`. */
 export function summarizeRun(limits: RunLimits, evals: readonly TimedEvaluation[], startedAt: number, now: number): RunSummary {
   // Walked from the end, without copying: a long bake summarises after every evaluation.
@@ -45,10 +65,10 @@ export function summarizeRun(limits: RunLimits, evals: readonly TimedEvaluation[
   while (end >= 0 && !counts(evals[end]!)) end--;
   if (end < 0) {
     const left = from - now;
-    return { status: 'pending', message: left > 0 ? `initial delay: first counted evaluation in ${Math.ceil(left / 1000)}s` : 'no evaluation yet', reasons: [] };
+    return new Summary('pending', left > 0 ? `initial delay: first counted evaluation in ${Math.ceil(left / 1000)}s` : 'no evaluation yet', undefined);
   }
   const last = evals[end]!;
-  if (last.status === 'pass' || last.status === 'warn') return { status: 'pass', message: last.status === 'warn' ? 'passing with warnings' : 'passing', reasons: last.reasons };
+  if (last.status === 'pass' || last.status === 'warn') return new Summary('pass', last.status === 'warn' ? 'passing with warnings' : 'passing', last);
   // The run of the latest status: how many counted evaluations in a row ended that way (walked
   // only for the statuses whose limits count it: a long passing bake would make this quadratic).
   let streak = 0;
@@ -57,18 +77,18 @@ export function summarizeRun(limits: RunLimits, evals: readonly TimedEvaluation[
   switch (last.status) {
     case 'fail':
       return over(limits.failureLimit)
-        ? { status: 'fail', message: `${streak} consecutive failure(s), more than the ${limits.failureLimit} tolerated`, reasons: last.reasons }
-        : { status: 'inconclusive', message: `failure ${streak} of ${limits.failureLimit + 1} needed to decide`, reasons: last.reasons };
+        ? new Summary('fail', `${streak} consecutive failure(s), more than the ${limits.failureLimit} tolerated`, last)
+        : new Summary('inconclusive', `failure ${streak} of ${limits.failureLimit + 1} needed to decide`, last);
     case 'error':
       return over(limits.errorLimit)
-        ? { status: 'error', message: `${streak} consecutive error(s), more than the ${limits.errorLimit} tolerated`, reasons: last.reasons }
-        : { status: 'inconclusive', message: `error ${streak} of ${limits.errorLimit + 1} tolerated`, reasons: last.reasons };
+        ? new Summary('error', `${streak} consecutive error(s), more than the ${limits.errorLimit} tolerated`, last)
+        : new Summary('inconclusive', `error ${streak} of ${limits.errorLimit + 1} tolerated`, last);
     case 'no-data':
-      return {
-        status: 'inconclusive',
-        message: over(limits.inconclusiveLimit) ? `${streak} consecutive evaluation(s) without data, more than the ${limits.inconclusiveLimit} tolerated` : `no data (${streak} in a row)`,
-        reasons: last.reasons,
-      };
+      return new Summary(
+        'inconclusive',
+        over(limits.inconclusiveLimit) ? `${streak} consecutive evaluation(s) without data, more than the ${limits.inconclusiveLimit} tolerated` : `no data (${streak} in a row)`,
+        last,
+      );
   }
 }
 

@@ -206,6 +206,7 @@ S('with the replay window known, one range query per expression covers a whole b
 });
 
 S("columnar measurements judge exactly as the gate's instant queries do, time by time", async () => {
+  let reasonsChecked = 0;
   for (const name of ['v1.6.0-bad-canary', 'healthy-over-scrape-gap', 'healthy-during-fleet-incident', 'v1.5.0-tier1-rollout']) {
     const { spec, slos } = example(name);
     const r = await replay(spec, slos, new SharedQueries(direct).forStep(60_000, replayWindow(spec, slos)));
@@ -225,8 +226,21 @@ S("columnar measurements judge exactly as the gate's instant queries do, time by
       });
       assert.equal(e.slos, got, `${name} at ${new Date(e.at).toISOString()}`);
       assert.is(e.verdict, v.verdict, `${name} at ${new Date(e.at).toISOString()}`);
+      // The replay keeps only the latest reasons and writes them when read: read at the time,
+      // they are the gate's, word for word.
+      if (r.revert?.at === e.at) {
+        assert.equal(r.revert.reasons, v.reasons);
+        // Each failing SLO's line ends with what its checks found.
+        for (const line of r.revert.reasons.filter((l) => / fail \(/.test(l))) assert.match(line, /\): \S/, line);
+        reasonsChecked++;
+      }
+      if (r.firstPause?.at === e.at) {
+        assert.equal(r.firstPause.reasons, v.reasons);
+        reasonsChecked++;
+      }
     }
   }
+  assert.ok(reasonsChecked >= 2, `${reasonsChecked} verdicts' reasons compared`);
 });
 
 /** Samples as a sorted plain array: the comparison takes them as a multiset. */

@@ -135,6 +135,53 @@ S('missing, partial and failed data never pass; policies are configurable, the s
   assert.is(judge({ worse: 'higher' }, { sli: { kind: 'empty' } }).status, 'no-data');
 });
 
+S('the status of a judgement is the worst of the reasons it lists, whatever the measurements (random cases)', () => {
+  const rnd = prng(7);
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!;
+  const measured = (): Measured | undefined =>
+    pick<Measured | undefined>([
+      undefined,
+      { kind: 'empty' },
+      { kind: 'error', message: 'boom' },
+      { kind: 'partial', value: rnd() * 0.02, missing: ['dc3'] },
+      { kind: 'partial', value: undefined, missing: ['dc3'] },
+      v(NaN),
+      v(rnd() * 0.02),
+      v(rnd() * 0.02),
+      v(rnd() * 0.02),
+      v(0),
+    ]);
+  const sample = (n: number, mean: number) => Array.from({ length: n }, () => (rnd() < 0.05 ? NaN : mean + 0.001 * gauss(rnd)));
+  const statuses = new Set<string>();
+  for (let k = 0; k < 3000; k++) {
+    const spec: JudgementSpec = {
+      worse: pick(['higher', 'lower'] as const),
+      ...(rnd() < 0.8 ? { thresholds: pick([{ warn: 0.005, fail: 0.01 }, { fail: 0.01 }, { warn: 0.008 }]) } : {}),
+      ...(rnd() < 0.6
+        ? { objective: 0.999, burnRates: [{ longMs: H, shortMs: 5 * M, factor: 5, severity: 'fail' as const }, { longMs: 6 * H, shortMs: 30 * M, factor: 2, severity: 'warn' as const }] }
+        : {}),
+      ...(rnd() < 0.6 ? { comparison: { maxRelativeIncrease: pick([0.1, 0.5, 1]), alpha: 0.05, minEffect: 0.1, minSamples: 5, severity: pick(['warn', 'fail'] as const) } } : {}),
+      ...(rnd() < 0.4 ? { minTraffic: 100 } : {}),
+      ...(rnd() < 0.5 ? { policy: { noData: pick(['no-data', 'fail', 'pass'] as const), partial: pick(['no-data', 'use', 'fail'] as const), error: pick(['error', 'no-data', 'fail'] as const) } } : {}),
+    };
+    const sli = measured() ?? v(rnd() * 0.02);
+    const m: Measurements = {
+      sli,
+      ...(rnd() < 0.7 ? { baseline: measured() ?? v(rnd() * 0.02) } : {}),
+      ...(rnd() < 0.7 ? { errorRatios: new Map([H, 5 * M, 6 * H, 30 * M].flatMap((w) => { const x = measured(); return x ? [[w, x] as const] : []; })) } : {}),
+      ...(rnd() < 0.7 ? { samples: { release: sample(Math.floor(rnd() * 30), 0.01), baseline: sample(Math.floor(rnd() * 30), pick([0.002, 0.01])) } } : {}),
+      ...(rnd() < 0.7 ? { traffic: pick([v(50), v(5000), { kind: 'empty' } as Measured]) } : {}),
+    };
+    const e = judge(spec, m);
+    const listed = e.reasons;
+    assert.ok(listed.length > 0, 'every judgement says why');
+    assert.is(e.status, worst(listed.map((r) => r.status)), `case ${k}: ${JSON.stringify(listed.map((r) => `${r.check}:${r.status}`))}`);
+    assert.is(e.reasons, listed, 'reasons are written once');
+    statuses.add(e.status);
+  }
+  assert.equal([...statuses].sort(), ['error', 'fail', 'no-data', 'pass', 'warn'], 'the cases reach every status');
+});
+
 S('statuses combine worst-first: fail > error > no-data > warn > pass', () => {
   assert.is(worst(['pass', 'warn', 'no-data']), 'no-data');
   assert.is(worst(['error', 'no-data', 'fail']), 'fail');
