@@ -327,6 +327,12 @@ function windowsOf(a: QueryAnswer, times: readonly number[], W: number): SampleW
       to[i] = hi[one]!;
     }
   });
+  // Whether each series holds a NaN anywhere, looked for once per series, not once per window.
+  const hasNaN = series.map((x) => {
+    const vs = x.values;
+    for (let j = 0; j < vs.length; j++) if (vs[j] !== vs[j]) return true;
+    return false;
+  });
   return (i) => {
     const k = only[i]!;
     if (k < 0) return NO_SAMPLES;
@@ -334,7 +340,7 @@ function windowsOf(a: QueryAnswer, times: readonly number[], W: number): SampleW
     const a0 = from[i]!;
     const b0 = to[i]!;
     let nan = false;
-    for (let x = a0; x < b0; x++) if (vs[x] !== vs[x]) nan = true;
+    if (hasNaN[k]) for (let x = a0; x < b0 && !nan; x++) nan = vs[x] !== vs[x];
     // A view when every value is a number (the usual case: no copy). The comparison sorts them
     // only when its test can decide, which a healthy release rarely lets it.
     if (!nan) return vs.subarray(a0, b0);
