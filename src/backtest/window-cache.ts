@@ -120,13 +120,11 @@ export class WindowCache implements Queryable {
   async select(req: SelectRequest, signal?: AbortSignal): Promise<SelectResult> {
     if (req.labelsOnly) return this.inner.select(req, signal);
     this.stats.selects++;
-    const { name, mk, first, last } = this.request(req);
-    const filter = name ? req.matchers.filter((m) => m !== name) : [];
+    const { mk, first, last, filter, fk } = this.request(req);
     const wanted: Promise<Block>[] = [];
     for (let b = first; b <= last; b++) wanted.push(this.blocks.get(`${mk}|${b}`)!);
     const got = await untilAborted(Promise.all(wanted), signal);
     this.evict();
-    const fk = matchersKey(filter);
     if (got.length === 1) return { series: cut(matching(got[0]!, filter, fk), req.mint, req.maxt) };
     // Series joined across blocks are kept with the first block (and counted in its size): the
     // same scope over the same blocks is asked for by every chunk of every expression.
@@ -162,11 +160,8 @@ export class WindowCache implements Queryable {
    * The metric matcher (if any), fetch key and block span of a select, with its missing blocks
    * put on their way. Blocks asked for again move to the back of the eviction order.
    */
-  private request(req: SelectRequest): { name: LabelMatcher | undefined; mk: string; first: number; last: number } {
-    // Fetch by metric name when there is one, and keep the other matchers for the filter.
-    const name = req.matchers.find((m) => m.name === METRIC_NAME && m.type === '=' && m.value !== '');
-    const fetchMatchers = name ? [name] : req.matchers;
-    const mk = matchersKey(fetchMatchers);
+  private request(req: SelectRequest): SelectPlan & { first: number; last: number } {
+    const { fetchMatchers, mk, filter, fk } = planOf(req.matchers);
     const first = Math.floor(req.mint / this.blockMs);
     const last = Math.floor(req.maxt / this.blockMs);
     for (let b = first; b <= last; b++) {
@@ -189,7 +184,7 @@ export class WindowCache implements Queryable {
       this.flushing = true;
       setImmediate(() => this.fetchWanted());
     }
-    return { name, mk, first, last };
+    return { fetchMatchers, mk, filter, fk, first, last };
   }
 
   /**
@@ -313,6 +308,32 @@ function matchersKey(ms: readonly LabelMatcher[]): string {
     .map((m) => m.toString())
     .sort()
     .join(',');
+}
+
+/** How the cache serves a selector's matchers: what it fetches, and what it filters the fetched series by. */
+interface SelectPlan {
+  readonly fetchMatchers: readonly LabelMatcher[];
+  /** Key of the fetched blocks. */
+  readonly mk: string;
+  /** The matchers left to filter by, and their key. */
+  readonly filter: readonly LabelMatcher[];
+  readonly fk: string;
+}
+
+/** Plans by matchers: a query's selectors are the same arrays at every select (expressions are parsed once). */
+const plans = new WeakMap<readonly LabelMatcher[], SelectPlan>();
+
+function planOf(matchers: readonly LabelMatcher[]): SelectPlan {
+  let p = plans.get(matchers);
+  if (!p) {
+    // Fetch by metric name when there is one, and keep the other matchers for the filter.
+    const name = matchers.find((m) => m.name === METRIC_NAME && m.type === '=' && m.value !== '');
+    const fetchMatchers = name ? [name] : matchers;
+    const filter = name ? matchers.filter((m) => m !== name) : [];
+    p = { fetchMatchers, mk: matchersKey(fetchMatchers), filter, fk: matchersKey(filter) };
+    plans.set(matchers, p);
+  }
+  return p;
 }
 
 /**

@@ -58,6 +58,7 @@ test('over immutable storage, every answer equals a fresh engine, and repeated s
   const e = new Engine();
   const q = immutable(store);
   let rounds = 0;
+  let counted = 0;
   // Twice over, in two orders: later queries hit what earlier ones computed.
   for (const order of [QUERIES, [...QUERIES].reverse()]) {
     for (const query of order) {
@@ -69,11 +70,19 @@ test('over immutable storage, every answer equals a fresh engine, and repeated s
         const want = await new Engine().rangeQuery(build(), query, start, end, MIN);
         assert.equal(bits(got.value), bits(want.value), `${query} over ${start}..${end}`);
         assert.is(got.stats.totalSamples, want.stats.totalSamples, `${query}: samples counted on a hit too`);
+        assert.is(got.stats.peakSamples, want.stats.peakSamples, `${query}: points held counted on a hit too`);
+        // A range function alone over windows shorter than the range query holds its output last,
+        // and most: its points, as the answer has them.
+        if (/^[a-z_]+\([a-z_]+\{[^()]*\}\[5m\]\)$/.test(query) && got.value.type === 'matrix') {
+          assert.is(got.stats.peakSamples, got.value.series.reduce((a, x) => a + x.timestamps.length, 0), `${query}: peak`);
+          counted++;
+        }
         rounds++;
       }
     }
   }
   assert.is(rounds, QUERIES.length * 4);
+  assert.ok(counted >= 8, `${counted} peaks checked against the answers`);
   assert.ok(e.rangeMemo.hits > 0, 'repeated series were recalled');
   // Each series' rate over one grid is computed once: the second pass computes nothing new
   // for the range functions without scalar arguments.

@@ -173,6 +173,7 @@ function rangeCall(ev: Evaluator, e: Call, m: MatrixValue, scalars: (Float64Arra
   const checkCounter = e.func === 'rate' || e.func === 'increase';
   const extrapolated = checkCounter || e.func === 'delta';
   let processed = 0;
+  let points = 0;
   const checkName = (rs: RangeSeries) => {
     if (!checkCounter) return;
     const metric = getLabel(rs.labels, METRIC_NAME);
@@ -229,6 +230,7 @@ function rangeCall(ev: Evaluator, e: Call, m: MatrixValue, scalars: (Float64Arra
     const recalled = memo?.recall(ts, rs.vs, key);
     if (recalled) {
       processed += recalled.processed;
+      points += recalled.points;
       if (!recalled.any) continue;
       out.push({ labels: !keepName && !delayed ? dropMetricName(rs.labels) : rs.labels, values: recalled.values, present: recalled.present, dropName: !keepName || rs.dropName });
       checkName(rs);
@@ -245,10 +247,12 @@ function rangeCall(ev: Evaluator, e: Call, m: MatrixValue, scalars: (Float64Arra
     const resets = memo && checkCounter ? memo.resetsOf(rs.vs) : undefined;
     const read = fill(rs, resets, values, present);
     processed += read;
-    let any = false;
-    for (let i = 0; i < n && !any; i++) any = present[i] === 1;
+    let count = 0;
+    for (let i = 0; i < n; i++) count += present[i]!;
+    const any = count > 0;
+    points += count;
     // An empty output's room is used again by the next series: remembered without its arrays.
-    memo?.remember(ts, rs.vs, key, any ? { values, present, any, processed: read } : { values: NO_VALUES, present: NO_PRESENT, any, processed: read });
+    memo?.remember(ts, rs.vs, key, any ? { values, present, any, processed: read, points: count } : { values: NO_VALUES, present: NO_PRESENT, any, processed: read, points: 0 });
     if (!any) continue;
     used += n;
     out.push({ labels: !keepName && !delayed ? dropMetricName(rs.labels) : rs.labels, values, present, dropName: !keepName || rs.dropName });
@@ -256,7 +260,7 @@ function rangeCall(ev: Evaluator, e: Call, m: MatrixValue, scalars: (Float64Arra
   }
   ev.ctx.processed(processed);
   if (!delayed && !keepName && !shareName(m.series)) assertDistinctLabels(out);
-  return vector(out);
+  return { type: 'vector', series: out, points };
 }
 
 function warnQuantile(ev: Evaluator, q: Float64Array, arg: Expr): void {

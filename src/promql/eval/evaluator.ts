@@ -247,6 +247,7 @@ export function withoutStale(ts: Float64Array, vs: Float64Array): { ts: Float64A
  */
 function sizeOf(v: EvalValue): number {
   if (v.type === 'vector') {
+    if (v.points !== undefined) return v.points;
     let n = 0;
     for (const s of v.series) {
       const p = s.present;

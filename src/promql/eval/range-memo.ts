@@ -18,6 +18,8 @@ export interface RangeOutput {
   readonly any: boolean;
   /** Samples the call read (the query stats count them on a hit too). */
   readonly processed: number;
+  /** Steps with a value. */
+  readonly points: number;
 }
 
 /** Remembered outputs, keyed by the series' buffers (dropped with them) and the call. */

@@ -41,6 +41,8 @@ export interface RangeSeries {
 export interface VectorValue {
   readonly type: 'vector';
   readonly series: StepSeries[];
+  /** Points present across the series, when whoever made the value counted them (sample accounting reads it). */
+  readonly points?: number;
 }
 
 export interface ScalarValue {
