@@ -169,6 +169,17 @@ function instantFrom(series: readonly ResultSeries[], t: number, scalar: boolean
 
 /** The points in [start, end] of each series across consecutive chunks. */
 function stitch(chunks: readonly Chunk[], start: number, end: number): ResultSeries[] {
+  // One chunk (a query inside one window, the usual case): its series cut, nothing to match up.
+  if (chunks.length === 1) {
+    const out: ResultSeries[] = [];
+    for (const s of chunks[0]!.series) {
+      const a = lowerBound(s.timestamps, start);
+      const b = upperBound(s.timestamps, end);
+      if (b <= a) continue;
+      out.push(a === 0 && b === s.timestamps.length ? s : { labels: s.labels, timestamps: s.timestamps.subarray(a, b), values: s.values.subarray(a, b) });
+    }
+    return out;
+  }
   const parts = new Map<string, ResultSeries[]>();
   for (const c of chunks) {
     for (const s of c.series) {

@@ -8,7 +8,7 @@ import { DATE_FUNCTIONS } from '../functions/date.js';
 import { bucketQuantile } from '../functions/histogram.js';
 import { clampValue, MATH_FUNCTIONS, roundTo } from '../functions/math.js';
 import { extrapolatedRateSeries, RANGE_FUNCTIONS, RANGE_KERNELS } from '../functions/range.js';
-import { RangeMemo } from './range-memo.js';
+import { RangeMemo, type RangeOutput } from './range-memo.js';
 import type { ResetIndex, Window } from '../functions/window.js';
 import { FUNCTIONS } from '../signatures.js';
 import { formatG } from '../../util/gofloat.js';
@@ -217,32 +217,36 @@ function rangeCall(ev: Evaluator, e: Call, m: MatrixValue, scalars: (Float64Arra
   // across queries when the storage allows it.
   const memo = scalarArgs.length === 0 && e.func !== 'predict_linear' ? ev.ctx.opts.rangeMemo : undefined;
   const call = memo ? RangeMemo.callKey(e.func, m.range, ends) : '';
-  // One slab for the outputs computed here (views are far cheaper than a buffer per series),
-  // made at the first series not remembered.
-  let slabV: Float64Array | undefined;
-  let slabP: Uint8Array | undefined;
+  // What is remembered first, so that one slab holds exactly the outputs computed here (views
+  // of one buffer are far cheaper than a buffer per series).
+  const S = m.series.length;
+  const keys: string[] = memo ? new Array<string>(S) : [];
+  const recalled: (RangeOutput | undefined)[] = memo ? new Array<RangeOutput | undefined>(S) : [];
+  let misses = S;
+  if (memo) {
+    for (let si = 0; si < S; si++) {
+      const rs = m.series[si]!;
+      keys[si] = RangeMemo.key(call, rs.ts, rs.vs);
+      if ((recalled[si] = memo.recall(rs.ts, rs.vs, keys[si]!))) misses--;
+    }
+  }
+  const slabV = misses > 0 ? new Float64Array(n * misses) : NO_VALUES;
+  const slabP = misses > 0 ? new Uint8Array(n * misses) : NO_PRESENT;
   let used = 0;
-  for (let si = 0; si < m.series.length; si++) {
+  for (let si = 0; si < S; si++) {
     const rs = m.series[si]!;
     ev.ctx.checkDeadline();
-    const ts = rs.ts;
-    const key = memo ? RangeMemo.key(call, ts, rs.vs) : '';
-    const recalled = memo?.recall(ts, rs.vs, key);
-    if (recalled) {
-      processed += recalled.processed;
-      points += recalled.points;
-      if (!recalled.any) continue;
-      out.push({ labels: !keepName && !delayed ? dropMetricName(rs.labels) : rs.labels, values: recalled.values, present: recalled.present, dropName: !keepName || rs.dropName });
+    const hit = recalled[si];
+    if (hit) {
+      processed += hit.processed;
+      points += hit.points;
+      if (!hit.any) continue;
+      out.push({ labels: !keepName && !delayed ? dropMetricName(rs.labels) : rs.labels, values: hit.values, present: hit.present, dropName: !keepName || rs.dropName });
       checkName(rs);
       continue;
     }
-    if (!slabV || used + n > slabV.length) {
-      slabV = new Float64Array(n * (m.series.length - si));
-      slabP = new Uint8Array(n * (m.series.length - si));
-      used = 0;
-    }
     const values = slabV.subarray(used, used + n);
-    const present = slabP!.subarray(used, used + n);
+    const present = slabP.subarray(used, used + n);
     // Over immutable samples a series' counter resets are indexed once for every call that reads it.
     const resets = memo && checkCounter ? memo.resetsOf(rs.vs) : undefined;
     const read = fill(rs, resets, values, present);
@@ -252,7 +256,7 @@ function rangeCall(ev: Evaluator, e: Call, m: MatrixValue, scalars: (Float64Arra
     const any = count > 0;
     points += count;
     // An empty output's room is used again by the next series: remembered without its arrays.
-    memo?.remember(ts, rs.vs, key, any ? { values, present, any, processed: read, points: count } : { values: NO_VALUES, present: NO_PRESENT, any, processed: read, points: 0 });
+    memo?.remember(rs.ts, rs.vs, keys[si]!, any ? { values, present, any, processed: read, points: count } : { values: NO_VALUES, present: NO_PRESENT, any, processed: read, points: 0 });
     if (!any) continue;
     used += n;
     out.push({ labels: !keepName && !delayed ? dropMetricName(rs.labels) : rs.labels, values, present, dropName: !keepName || rs.dropName });
