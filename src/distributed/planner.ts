@@ -307,7 +307,7 @@ class Planner {
       const t = grid.times[i]!;
       let lo = Infinity;
       let hi = -Infinity;
-      for (const r of selectorRanges(e, makeGrid(t, t, 1), this.times, this.params.lookbackMs, this.params.noStepSubqueryIntervalMs).values()) {
+      for (const r of selectorRanges(e, { start: t, end: t }, this.times, this.params.lookbackMs, this.params.noStepSubqueryIntervalMs).values()) {
         if (r.mint < lo) lo = r.mint;
         if (r.maxt > hi) hi = r.maxt;
       }

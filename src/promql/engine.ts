@@ -15,7 +15,7 @@ import { dropMetricName, compareLabels, labelsKey } from '../storage/labels.js';
 import type { Queryable, Series } from '../storage/queryable.js';
 import { duplicateLabelsetError, mergeSameLabels, presentPoints } from './eval/series.js';
 import { RangeMemo } from './eval/range-memo.js';
-import { makeGrid, type EvalValue, type StepGrid, type StepSeries } from './eval/types.js';
+import { makeGrid, type EvalValue, type GridSpan, type StepGrid, type StepSeries } from './eval/types.js';
 
 export interface EngineOptions {
   /** How far back an instant selector looks for a sample, ms (default 5m). */
@@ -92,9 +92,10 @@ export class Engine {
    */
   prefetch(storage: Queryable, query: Expr, startMs: number, endMs: number, stepMs: number): Promise<void> {
     if (!storage.prefetch || endMs < startMs || stepMs < 0) return DONE;
-    const grid = makeGrid(startMs, endMs, stepMs > 0 ? stepMs : 1);
+    // The span of the query's grid (its last step, not endMs), without the grid's times.
+    const span: GridSpan = { start: startMs, end: stepMs > 0 ? startMs + Math.floor((endMs - startMs) / stepMs) * stepMs : endMs };
     const reads: Promise<void>[] = [];
-    for (const [vs, r] of selectorRanges(query, grid, { start: startMs, end: endMs }, this.lookbackDelta, this.noStepSubqueryInterval)) {
+    for (const [vs, r] of selectorRanges(query, span, { start: startMs, end: endMs }, this.lookbackDelta, this.noStepSubqueryInterval)) {
       reads.push(storage.prefetch({ matchers: vs.matchers, mint: r.mint, maxt: r.maxt }));
     }
     return reads.length === 1 ? reads[0]! : Promise.all(reads).then(() => undefined);
@@ -220,7 +221,7 @@ interface SelectorRange {
 }
 
 /** The time range each selector must read, following subqueries' own grids. */
-export function selectorRanges(expr: Expr, grid: StepGrid, times: QueryTimes, lookback: number, noStep: number): Map<VectorSelector, SelectorRange> {
+export function selectorRanges(expr: Expr, grid: GridSpan, times: QueryTimes, lookback: number, noStep: number): Map<VectorSelector, SelectorRange> {
   const out = new Map<VectorSelector, SelectorRange>();
   const add = (vs: VectorSelector, mint: number, maxt: number) => {
     const r = out.get(vs);
@@ -229,7 +230,7 @@ export function selectorRanges(expr: Expr, grid: StepGrid, times: QueryTimes, lo
       r.maxt = Math.max(r.maxt, maxt);
     } else out.set(vs, { mint, maxt });
   };
-  const visit = (e: Expr, g: StepGrid): void => {
+  const visit = (e: Expr, g: GridSpan): void => {
     switch (e.kind) {
       case 'VectorSelector': {
         const s = e.at ? atTime(e.at, times) : g.start;

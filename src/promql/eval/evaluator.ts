@@ -12,7 +12,7 @@ import { evalAggregate } from './aggregate.js';
 import { evalBinary } from './binary.js';
 import { evalCall } from './calls.js';
 import { dropName, mergeSameLabels, presentPoints } from './series.js';
-import { makeGrid, type EvalValue, type MatrixValue, type RangeSeries, type ScalarValue, type StepGrid, type StepSeries, type VectorValue } from './types.js';
+import { makeGrid, type EvalValue, type GridSpan, type MatrixValue, type RangeSeries, type ScalarValue, type StepGrid, type StepSeries, type VectorValue } from './types.js';
 
 /** Query-level times that `@ start()` and `@ end()` refer to. */
 export interface QueryTimes {
@@ -29,7 +29,7 @@ export function atTime(at: AtModifier, q: QueryTimes): number {
  * The grid a subquery's inner expression is evaluated on: steps aligned to multiples
  * of the subquery step, from the first one after (start - offset - range) to (end - offset).
  */
-export function subqueryGrid(sq: SubqueryExpr, grid: StepGrid, q: QueryTimes, noStepInterval: number): StepGrid {
+export function subqueryGrid(sq: SubqueryExpr, grid: GridSpan, q: QueryTimes, noStepInterval: number): StepGrid {
   const step = sq.step > 0 ? sq.step : noStepInterval;
   const at = sq.at ? atTime(sq.at, q) : undefined;
   const outerStart = at ?? grid.start;

@@ -20,6 +20,9 @@ export interface StepGrid {
   readonly times: Float64Array;
 }
 
+/** A grid's first and last times: all that finding what a query selects needs. */
+export type GridSpan = Pick<StepGrid, 'start' | 'end'>;
+
 /** One series of an instant vector across the grid. */
 export interface StepSeries {
   labels: Labels;
