@@ -269,8 +269,8 @@ export async function replay(spec: BacktestSpec, slos: readonly SloSpec[], q: Qu
   return summarize(spec, slos, interval, records, evaluations, trace, revert, firstPause);
 }
 
-/** The SLIs of the stage in force (the first one before the release) at every interval from `from` to `to`. */
-async function traceSlis(slos: readonly SloSpec[], stages: readonly StageRecord[], q: QueryFn, from: number, to: number, interval: number): Promise<TracePoint[]> {
+/** The SLIs of the stage in force (the first one before the release) at every interval from `from` to `to`: measured now, made into points when asked. */
+async function traceSlis(slos: readonly SloSpec[], stages: readonly StageRecord[], q: QueryFn, from: number, to: number, interval: number): Promise<() => TracePoint[]> {
   const started = stages.filter((s) => s.start !== undefined);
   const exprs = new Map<string, { name: string; release?: Expr; baseline?: Expr }[]>();
   const forStage = (st: StageRecord) => {
@@ -323,9 +323,17 @@ async function traceSlis(slos: readonly SloSpec[], stages: readonly StageRecord[
     else segments.push({ st, ts: [t] });
   }
   const parts = await Promise.all(
-    segments.map(async ({ st, ts }) => {
-      const cols = await Promise.all(forStage(st).map(async (x) => ({ name: x.name, sli: await column(x.release, ts), baseline: await column(x.baseline, ts) })));
-      return ts.map((t, i) => ({
+    segments.map(async ({ st, ts }) => ({
+      st,
+      ts,
+      cols: await Promise.all(forStage(st).map(async (x) => ({ name: x.name, sli: await column(x.release, ts), baseline: await column(x.baseline, ts) }))),
+    })),
+  );
+  // The points are made from the columns when first read: a batch that reports no chart (or a
+  // few) never makes the tens of thousands of them.
+  return () =>
+    parts.flatMap(({ st, ts, cols }) =>
+      ts.map((t, i) => ({
         at: t,
         stage: st.name,
         slos: cols.map((c) => {
@@ -336,10 +344,8 @@ async function traceSlis(slos: readonly SloSpec[], stages: readonly StageRecord[
           if (base === base) p.baseline = base;
           return p;
         }),
-      }));
-    }),
-  );
-  return parts.flat();
+      })),
+    );
 }
 
 
@@ -349,7 +355,7 @@ function summarize(
   intervalMs: number,
   stages: StageRecord[],
   evaluations: EvaluationRecord[],
-  trace: TracePoint[],
+  trace: () => TracePoint[],
   revert: VerdictPoint | undefined,
   firstPause: VerdictPoint | undefined,
 ): ReplayResult {
@@ -378,6 +384,7 @@ function summarize(
   }
   const first = evaluations[0]?.at ?? spec.release.start;
   const last = evaluations[evaluations.length - 1]?.at ?? first;
+  let points: TracePoint[] | undefined;
   return {
     name: spec.name,
     ...(spec.description !== undefined ? { description: spec.description } : {}),
@@ -391,7 +398,10 @@ function summarize(
     end: last,
     stages,
     evaluations,
-    trace,
+    // Read as a plain property (and serialised as one); made once, when first read.
+    get trace() {
+      return (points ??= trace());
+    },
     ...(revert ? { revert } : {}),
     ...(firstPause ? { firstPause } : {}),
     ...(detectionMs !== undefined ? { detectionMs } : {}),

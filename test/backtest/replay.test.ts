@@ -59,7 +59,10 @@ S('the bad canary (as it happened) is reverted at the canary within minutes of t
   // The SLI is recorded for the report: the bad code's error ratio is far above the baseline's.
   const last = r.evaluations[r.evaluations.length - 1]!.slos.find((s) => s.name === 'http-5xx-ratio')!;
   assert.ok(last.sli! > 0.05 && last.baseline! < 0.01, JSON.stringify(last));
-  // The trace: the SLI from 30m before the release to the real revert, for the report's chart.
+  // The trace: the SLI from 30m before the release to the real revert, for the report's chart;
+  // made when first read, once, and written out with the result.
+  assert.is(r.trace, r.trace);
+  assert.equal((JSON.parse(JSON.stringify(r)) as typeof r).trace, JSON.parse(JSON.stringify(r.trace)));
   assert.is(r.trace[0]!.at, bad.releaseMs - 30 * 60_000);
   assert.is(r.trace[r.trace.length - 1]!.at, bad.revertMs - 60_000);
   r.trace.forEach((p, i) => assert.is(p.at, r.trace[0]!.at + i * 60_000));
