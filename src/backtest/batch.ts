@@ -188,7 +188,8 @@ export async function runBatch(o: BatchOptions): Promise<BatchResult> {
             const src = await open(j.source);
             const q = src.shared.forStep(replayInterval(j.loaded.slos), replayWindow(j.loaded.spec, j.loaded.slos));
             const result = await replay(j.loaded.spec, j.loaded.slos, q);
-            evaluations += result.evaluations.length;
+            // Counted by stage: the records themselves are made only when read.
+            for (const st of result.stages) evaluations += st.evaluations;
             out = { id: j.id, name: j.loaded.spec.name, file: j.loaded.spec.file, setting: settingLabel(j.loaded.setting), status: result.ok ? 'ok' : 'missed', cached: false, durationMs: performance.now() - start, result };
             if (runsDir) keep(runsDir, out);
           } catch (err) {

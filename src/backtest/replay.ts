@@ -147,7 +147,7 @@ export async function replay(spec: BacktestSpec, slos: readonly SloSpec[], q: Qu
   // Evaluation times are multiples of the interval, so that backtests share their queries.
   const align = (t: number) => Math.ceil(t / interval) * interval;
   const stopAt = spec.incident?.reverted ?? Infinity;
-  const evaluations: EvaluationRecord[] = [];
+  const evaluations = new EvaluationLog(slos);
   const records: StageRecord[] = [];
   let revert: VerdictPoint | undefined;
   let firstPause: VerdictPoint | undefined;
@@ -163,18 +163,7 @@ export async function replay(spec: BacktestSpec, slos: readonly SloSpec[], q: Qu
   // Synchronous when the row is measured: no promise per evaluation.
   const judged = (stage: Stage, t: number, row: Measurements[] | undefined) => (row ? stage.judgeAt(t, row) : stage.evaluate(t, q));
   const record = (stage: Stage, name: string, t: number, v: StageVerdict): Verdict => {
-    evaluations.push({
-      at: t,
-      stage: name,
-      verdict: v.verdict,
-      slos: stage.slos.map((s) => {
-        const e = s.evaluations[s.evaluations.length - 1]!;
-        const r: { name: string; status: Status; sli?: number; baseline?: number } = { name: s.spec.name, status: e.status };
-        if (e.sli !== undefined) r.sli = e.sli;
-        if (e.baseline !== undefined) r.baseline = e.baseline;
-        return r;
-      }),
-    });
+    evaluations.add(t, name, v.verdict, stage);
     if (v.verdict === 'revert' && !revert) revert = { at: t, stage: name, reasons: v.reasons };
     // A pause while SLOs still wait out their initial delay is the normal start of a stage, not a hold.
     if (v.verdict === 'pause' && !firstPause && stage.slos.every((s) => s.summary.status !== 'pending')) firstPause = { at: t, stage: name, reasons: v.reasons };
@@ -263,10 +252,64 @@ export async function replay(spec: BacktestSpec, slos: readonly SloSpec[], q: Qu
     }
   }
   for (const st of stages.slice(records.length)) records.push({ name: st.name, scope: st.scope, ...(st.baseline ? { baseline: st.baseline } : {}), outcome: 'not-reached', evaluations: 0 });
-  const last = evaluations[evaluations.length - 1]?.at ?? spec.release.start;
+  const last = evaluations.lastAt ?? spec.release.start;
   const traceEnd = Math.min(Math.max(last, spec.incident?.reverted !== undefined ? spec.incident.reverted - interval : last), last + TRACE_AFTER_MAX_MS);
   const trace = await traceSlis(slos, records, q, align(spec.release.start - TRACE_BEFORE_MS), traceEnd, interval);
   return summarize(spec, slos, interval, records, evaluations, trace, revert, firstPause);
+}
+
+/**
+ * A replay's evaluations as columns, made into records when read: a batch judges tens of
+ * thousands, and records kept for each from the start would all outlive the replay in the heap.
+ */
+class EvaluationLog {
+  private readonly at: number[] = [];
+  private readonly stage: string[] = [];
+  private readonly verdict: Verdict[] = [];
+  /** Per SLO (in the order of the specs): status, and the SLIs (NaN with the flag unset: not measured). */
+  private readonly cols: { status: Status[]; sli: number[]; hasSli: boolean[]; base: number[]; hasBase: boolean[] }[];
+
+  constructor(private readonly slos: readonly SloSpec[]) {
+    this.cols = slos.map(() => ({ status: [], sli: [], hasSli: [], base: [], hasBase: [] }));
+  }
+
+  /** Records the latest evaluation of every SLO of `stage` (whose SLOs are the specs, in order). */
+  add(at: number, stage: string, verdict: Verdict, st: Stage): void {
+    this.at.push(at);
+    this.stage.push(stage);
+    this.verdict.push(verdict);
+    st.slos.forEach((s, j) => {
+      const e = s.evaluations[s.evaluations.length - 1]!;
+      const c = this.cols[j]!;
+      c.status.push(e.status);
+      c.hasSli.push(e.sli !== undefined);
+      c.sli.push(e.sli ?? NaN);
+      c.hasBase.push(e.baseline !== undefined);
+      c.base.push(e.baseline ?? NaN);
+    });
+  }
+
+  get firstAt(): number | undefined {
+    return this.at[0];
+  }
+
+  get lastAt(): number | undefined {
+    return this.at[this.at.length - 1];
+  }
+
+  records(): EvaluationRecord[] {
+    return this.at.map((at, i) => ({
+      at,
+      stage: this.stage[i]!,
+      verdict: this.verdict[i]!,
+      slos: this.cols.map((c, j) => {
+        const r: { name: string; status: Status; sli?: number; baseline?: number } = { name: this.slos[j]!.name, status: c.status[i]! };
+        if (c.hasSli[i]) r.sli = c.sli[i]!;
+        if (c.hasBase[i]) r.baseline = c.base[i]!;
+        return r;
+      }),
+    }));
+  }
 }
 
 /** The SLIs of the stage in force (the first one before the release) at every interval from `from` to `to`: measured now, made into points when asked. */
@@ -354,7 +397,7 @@ function summarize(
   slos: readonly SloSpec[],
   intervalMs: number,
   stages: StageRecord[],
-  evaluations: EvaluationRecord[],
+  evaluations: EvaluationLog,
   trace: () => TracePoint[],
   revert: VerdictPoint | undefined,
   firstPause: VerdictPoint | undefined,
@@ -382,9 +425,10 @@ function summarize(
   } else {
     expectations.push({ check: 'no-revert', ok: revert === undefined, message: revert ? `would have reverted at ${at(revert.at)} in stage ${revert.stage}: ${revert.reasons[0] ?? ''}` : 'not reverted' });
   }
-  const first = evaluations[0]?.at ?? spec.release.start;
-  const last = evaluations[evaluations.length - 1]?.at ?? first;
+  const first = evaluations.firstAt ?? spec.release.start;
+  const last = evaluations.lastAt ?? first;
   let points: TracePoint[] | undefined;
+  let records: EvaluationRecord[] | undefined;
   return {
     name: spec.name,
     ...(spec.description !== undefined ? { description: spec.description } : {}),
@@ -397,8 +441,10 @@ function summarize(
     start: first,
     end: last,
     stages,
-    evaluations,
-    // Read as a plain property (and serialised as one); made once, when first read.
+    // Read as plain properties (and serialised as such); made once, when first read.
+    get evaluations() {
+      return (records ??= evaluations.records());
+    },
     get trace() {
       return (points ??= trace());
     },

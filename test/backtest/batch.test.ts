@@ -54,6 +54,15 @@ S('the bundled examples: incidents reverted within their bound, healthy releases
   const r = await runBatch({ files: EXAMPLES });
   assert.is(r.runs.length, EXAMPLES.length);
   for (const run of r.runs) assert.is(run.status, 'ok', `${run.name}: ${JSON.stringify(run.result?.expectations ?? run.error)}`);
+  // Counted as the replays ran; every one recorded, in time order (a stage taking over evaluates at the time the last one ended), with all its SLOs.
+  assert.is(r.stats.evaluations, r.runs.reduce((a, x) => a + x.result!.evaluations.length, 0));
+  for (const run of r.runs) {
+    const ev = run.result!.evaluations;
+    assert.ok(ev.length > 0 && ev.every((e, i) => i === 0 || e.at >= ev[i - 1]!.at), run.name);
+    assert.ok(ev.every((e) => e.slos.length === run.result!.slos.length && e.slos.every((p, j) => p.name === run.result!.slos[j]!.name)), run.name);
+    assert.is(ev[0]!.at, run.result!.start);
+    assert.is(ev[ev.length - 1]!.at, run.result!.end);
+  }
   const [s] = summarizeSettings(r.runs);
   assert.ok(s!.incidents >= 2 && s!.reverted === s!.incidents && s!.missed === 0);
   assert.ok(s!.healthy >= 3);
