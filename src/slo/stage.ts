@@ -37,9 +37,10 @@ export interface StageOptions {
   /**
    * Whose reasons the evaluations keep: every one's (default; the gate reports each), or only the
    * latest's (a backtest, which judges thousands: the summaries read the latest alone, and the
-   * rest kept alive would cost the garbage collector more than the judging itself). Reasons are
-   * written when first read, so with 'latest' a verdict's reasons must be read before the next
-   * evaluation is judged (they read empty after).
+   * rest kept alive would cost the garbage collector more than the judging itself); with
+   * 'latest', `evaluations` keeps only what the summaries read back: the latest evaluation and
+   * the run of its status before it. Reasons are written when first read, so with 'latest' a
+   * verdict's reasons must be read before the next evaluation is judged (they read empty after).
    */
   readonly keepReasons?: 'all' | 'latest';
 }
@@ -82,11 +83,15 @@ export class Stage {
     this.slos.forEach((s, i) => {
       const m = ms[i]!;
       const prev = s.evaluations[s.evaluations.length - 1];
+      const ev = new Judged(t, judge(s.spec.judgement, m), num(m.sli), num(m.baseline));
       if (this.o.keepReasons === 'latest' && prev) {
         if (prev instanceof Judged) prev.forget();
         else (prev as { reasons: StageEvaluation['reasons'] }).reasons = NO_REASONS;
+        // The summary reads back only over a run of failures, errors or missing data: before a
+        // change of status, or under a passing one, nothing earlier is read again.
+        if (ev.status !== prev.status || ev.status === 'pass' || ev.status === 'warn') s.evaluations.length = 0;
       }
-      s.evaluations.push(new Judged(t, judge(s.spec.judgement, m), num(m.sli), num(m.baseline)));
+      s.evaluations.push(ev);
       const limits = this.o.oneShot ? ONE_SHOT : s.spec.evaluation;
       s.summary = summarizeRun(limits, s.evaluations, this.o.startedAt, t);
     });
