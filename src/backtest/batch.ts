@@ -20,7 +20,7 @@ import type { QueryFn } from '../slo/measure.js';
 import { grid, settingLabel, type SetFlag } from './overrides.js';
 import { replay, replayInterval, replayWindow, type ReplayResult } from './replay.js';
 import { SharedQueries } from './shared.js';
-import { loadBacktest, type LoadedBacktest, type SloReads, type SourceSpec } from './spec.js';
+import { loadBacktest, sloReads, type LoadedBacktest, type SourceSpec } from './spec.js';
 import { WindowCache, type WindowCacheOptions } from './window-cache.js';
 
 /** Bumped when a replay's result changes meaning: older stored results are then not reused. */
@@ -105,7 +105,7 @@ interface OpenSource {
 export function loadJobs(files: readonly string[], sets: readonly SetFlag[] = [], source?: SourceSpec): Job[] {
   const settings = grid(sets);
   const jobs: Job[] = [];
-  const reads: SloReads = new Map();
+  const reads = sloReads();
   for (const f of files) {
     for (const s of settings) {
       const loaded = loadBacktest(f, s, process.env, reads);

@@ -111,10 +111,19 @@ function underSetting<T>(setting: Setting, f: () => T): T {
 }
 
 /**
- * SLO specs already parsed, by file and text as overridden: a batch's backtests mostly share
- * their SLO files, and sharing the parsed specs also shares what is remembered per spec.
+ * SLO files already read, and specs already parsed (by file and text as overridden): a batch's
+ * backtests mostly share their SLO files, and sharing the parsed specs also shares what is
+ * remembered per spec. One batch's reads: a file is read once per batch.
  */
-export type SloReads = Map<string, readonly SloSpec[]>;
+export interface SloReads {
+  readonly texts: Map<string, string>;
+  readonly specs: Map<string, readonly SloSpec[]>;
+}
+
+/** Empty reads for one batch. */
+export function sloReads(): SloReads {
+  return { texts: new Map(), specs: new Map() };
+}
 
 /** Reads a backtest spec and its SLO specs, with a setting's overrides applied to both. */
 export function loadBacktest(
@@ -130,13 +139,18 @@ export function loadBacktest(
     const slos: SloSpec[] = [];
     const sloApplied = new Set<string>();
     for (const f of spec.sloFiles) {
-      const o = applyOverrides(readText(f, 'SLO spec'), f, 'slo', setting);
+      let text = reads?.texts.get(f);
+      if (text === undefined) {
+        text = readText(f, 'SLO spec');
+        reads?.texts.set(f, text);
+      }
+      const o = applyOverrides(text, f, 'slo', setting);
       for (const a of o.applied) sloApplied.add(a.flag.key);
       const key = `${f}\0${o.text}`;
-      let parsed = reads?.get(key);
+      let parsed = reads?.specs.get(key);
       if (!parsed) {
         parsed = parseSpecs(o.text, f, env);
-        reads?.set(key, parsed);
+        reads?.specs.set(key, parsed);
       }
       slos.push(...parsed);
     }

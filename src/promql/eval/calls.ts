@@ -157,6 +157,18 @@ function mapValues(ev: Evaluator, v: VectorValue, fn: (x: number, step: number) 
 const KEEPS_NAME = new Set(['last_over_time', 'first_over_time']);
 const COUNTER_SUFFIXES = ['_total', '_sum', '_count', '_bucket'];
 
+/**
+ * A series' labels without its name, made once per label set: storage that keeps its series
+ * (the backtest window cache) hands out the same label arrays to query after query. Label sets
+ * are never written after they are made.
+ */
+const namelessOf = new WeakMap<Labels, Labels>();
+function nameless(ls: Labels): Labels {
+  let out = namelessOf.get(ls);
+  if (!out) namelessOf.set(ls, (out = dropMetricName(ls)));
+  return out;
+}
+
 const NO_VALUES = new Float64Array(0);
 const NO_PRESENT = new Uint8Array(0);
 
@@ -241,7 +253,7 @@ function rangeCall(ev: Evaluator, e: Call, m: MatrixValue, scalars: (Float64Arra
       processed += hit.processed;
       points += hit.points;
       if (!hit.any) continue;
-      out.push({ labels: !keepName && !delayed ? dropMetricName(rs.labels) : rs.labels, values: hit.values, present: hit.present, dropName: !keepName || rs.dropName });
+      out.push({ labels: !keepName && !delayed ? nameless(rs.labels) : rs.labels, values: hit.values, present: hit.present, dropName: !keepName || rs.dropName });
       checkName(rs);
       continue;
     }
@@ -259,7 +271,7 @@ function rangeCall(ev: Evaluator, e: Call, m: MatrixValue, scalars: (Float64Arra
     memo?.remember(rs.ts, rs.vs, keys[si]!, any ? { values, present, any, processed: read, points: count } : { values: NO_VALUES, present: NO_PRESENT, any, processed: read, points: 0 });
     if (!any) continue;
     used += n;
-    out.push({ labels: !keepName && !delayed ? dropMetricName(rs.labels) : rs.labels, values, present, dropName: !keepName || rs.dropName });
+    out.push({ labels: !keepName && !delayed ? nameless(rs.labels) : rs.labels, values, present, dropName: !keepName || rs.dropName });
     checkName(rs);
   }
   ev.ctx.processed(processed);
