@@ -76,6 +76,35 @@ export interface JudgementSpec {
   readonly policy?: Partial<DataPolicy>;
 }
 
+/**
+ * Samples of one scope: an array, or the span values[from .. to) of a longer one (a comparison
+ * window cut from a range answer without making a view or a copy per evaluation).
+ */
+export type Samples = ArrayLike<number> | SampleSpan;
+
+export interface SampleSpan {
+  readonly values: ArrayLike<number>;
+  readonly from: number;
+  readonly to: number;
+}
+
+function isSpan(x: Samples): x is SampleSpan {
+  return typeof (x as SampleSpan).from === 'number' && (x as SampleSpan).values !== undefined;
+}
+
+/** How many samples. */
+function countOf(x: Samples): number {
+  return isSpan(x) ? x.to - x.from : x.length;
+}
+
+/** Samples as an array-like (a view of a span's values when they are typed, else a copy). */
+export function samplesArray(x: Samples): ArrayLike<number> {
+  if (!isSpan(x)) return x;
+  const v = x.values;
+  if (v instanceof Float64Array) return v.subarray(x.from, x.to);
+  return Array.prototype.slice.call(v, x.from, x.to) as number[];
+}
+
 /** What the I/O layer measured for one evaluation. */
 export interface Measurements {
   /** The SLI over the release scope. */
@@ -85,7 +114,7 @@ export interface Measurements {
   /** Error ratios of the release scope per burn-rate window, by window length in ms. */
   readonly errorRatios?: { get(windowMs: number): Measured | undefined };
   /** The SLI's samples over the comparison window, per scope. */
-  readonly samples?: { readonly release: ArrayLike<number>; readonly baseline: ArrayLike<number> };
+  readonly samples?: { readonly release: Samples; readonly baseline: Samples };
   /** Requests in the release scope over the window. */
   readonly traffic?: Measured;
 }
@@ -215,8 +244,11 @@ class ComparisonFinding extends Finding {
 }
 
 /** Whether a sample holds a number. */
-function hasNumber(xs: ArrayLike<number>): boolean {
-  for (let i = 0; i < xs.length; i++) if (xs[i] === xs[i]) return true;
+function hasNumber(x: Samples): boolean {
+  const span = isSpan(x);
+  const xs = span ? x.values : x;
+  const to = span ? x.to : x.length;
+  for (let i = span ? x.from : 0; i < to; i++) if (xs[i] === xs[i]) return true;
   return false;
 }
 
@@ -305,7 +337,9 @@ function ruleLabels(rule: BurnRateRule): readonly [string, string] {
 const negated = (xs: ArrayLike<number>): number[] => Array.from(xs, (v) => -v);
 
 /** The one-sided test "the release is worse than the baseline", however worse is measured. */
-function releaseWorseTest(worse: JudgementSpec['worse'], rel: ArrayLike<number>, bas: ArrayLike<number>): MannWhitney | undefined {
+function releaseWorseTest(worse: JudgementSpec['worse'], relSamples: Samples, basSamples: Samples): MannWhitney | undefined {
+  const rel = samplesArray(relSamples);
+  const bas = samplesArray(basSamples);
   return worse === 'higher' ? mannWhitneyU(rel, bas) : mannWhitneyU(negated(rel), negated(bas));
 }
 
@@ -369,10 +403,13 @@ function assess(spec: JudgementSpec, m: Measurements, out: Reason[] | undefined)
 
   if (spec.comparison) {
     const c = spec.comparison;
-    const rel = m.samples?.release ?? NO_SAMPLES;
-    const bas = m.samples?.baseline ?? NO_SAMPLES;
+    const smp = m.samples;
+    const rel = smp?.release ?? NO_SAMPLES;
+    const bas = smp?.baseline ?? NO_SAMPLES;
+    const nRel = countOf(rel);
+    const nBas = countOf(bas);
     // The test needs a number on each side (NaNs are dropped), and minSamples values.
-    const enough = rel.length >= c.minSamples && bas.length >= c.minSamples && hasNumber(rel) && hasNumber(bas);
+    const enough = nRel >= c.minSamples && nBas >= c.minSamples && hasNumber(rel) && hasNumber(bas);
     if (sli !== undefined && base !== undefined && increase !== undefined && enough) {
       // The test decides only past the tolerated increase; within it, the figures it reports are
       // computed when read (a healthy release stays within it at nearly every evaluation).
@@ -386,8 +423,8 @@ function assess(spec: JudgementSpec, m: Measurements, out: Reason[] | undefined)
       out?.push({
         check: 'comparison',
         status: policy.noData,
-        message: `cannot compare with the baseline: ${rel.length} release and ${bas.length} baseline samples (need ${c.minSamples} each) and both SLI values`,
-        values: { releaseSamples: rel.length, baselineSamples: bas.length },
+        message: `cannot compare with the baseline: ${nRel} release and ${nBas} baseline samples (need ${c.minSamples} each) and both SLI values`,
+        values: { releaseSamples: nRel, baselineSamples: nBas },
       });
     }
   }

@@ -8,7 +8,7 @@
 import type { BinaryExpr, Expr } from '../promql/ast.js';
 import { parseExpr } from '../promql/parser.js';
 import type { QueryValue, ResultSeries } from '../promql/result.js';
-import type { Evaluation, Measured, Measurements } from './judge.js';
+import type { Evaluation, Measured, Measurements, Samples } from './judge.js';
 import { judge } from './judge.js';
 import { applyScope, infoScope, matcherScope, parseScopeMatchers, type Scope } from './scope.js';
 import { fillWindow, type SloSpec } from './spec.js';
@@ -289,7 +289,7 @@ function columnOf(what: string, a: QueryAnswer, times: readonly number[]): Colum
 }
 
 /** The samples of each comparison window, by time index, made when asked for. */
-type SampleWindows = (i: number) => ArrayLike<number>;
+type SampleWindows = (i: number) => Samples;
 
 const NO_SAMPLES: readonly number[] = [];
 
@@ -341,9 +341,9 @@ function windowsOf(a: QueryAnswer, times: readonly number[], W: number): SampleW
     const b0 = to[i]!;
     let nan = false;
     if (hasNaN[k]) for (let x = a0; x < b0 && !nan; x++) nan = vs[x] !== vs[x];
-    // A view when every value is a number (the usual case: no copy). The comparison sorts them
-    // only when its test can decide, which a healthy release rarely lets it.
-    if (!nan) return vs.subarray(a0, b0);
+    // A span of the answer when every value is a number (the usual case: no copy, no view). The
+    // comparison sorts them only when its test can decide, which a healthy release rarely lets it.
+    if (!nan) return { values: vs, from: a0, to: b0 };
     const out: number[] = [];
     for (let x = a0; x < b0; x++) if (!Number.isNaN(vs[x]!)) out.push(vs[x]!);
     return out;

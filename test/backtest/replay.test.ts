@@ -16,7 +16,7 @@ import { SharedQueries, chunkMs } from '../../src/backtest/shared.js';
 import { loadBacktest, parseBacktest } from '../../src/backtest/spec.js';
 import { Engine } from '../../src/promql/engine.js';
 import { measure, measureMany, scopesFor, sliExpr, type QueryFn } from '../../src/slo/measure.js';
-import type { Measurements } from '../../src/slo/judge.js';
+import { samplesArray, type Measurements, type Samples } from '../../src/slo/judge.js';
 import type { SloSpec } from '../../src/slo/spec.js';
 import { loadSpec } from '../../src/slo/spec.js';
 import { Stage } from '../../src/slo/stage.js';
@@ -247,7 +247,7 @@ S("columnar measurements judge exactly as the gate's instant queries do, time by
 });
 
 /** Samples as a sorted plain array: the comparison takes them as a multiset. */
-const multiset = (xs: ArrayLike<number>) => Array.from(xs).sort((a, b) => a - b);
+const multiset = (xs: Samples) => Array.from(samplesArray(xs)).sort((a, b) => a - b);
 /** Measurements with the samples as multisets and the error ratios read at the windows of `ref` (a Map from measure). */
 const plain = (m: Measurements, ref: Measurements) => {
   const windows = ref.errorRatios instanceof Map ? [...(ref.errorRatios as Map<number, unknown>).keys()] : [];

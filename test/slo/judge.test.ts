@@ -3,7 +3,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { mannWhitneyU } from '../../src/slo/stats.js';
-import { judge, worst, type JudgementSpec, type Measured, type Measurements } from '../../src/slo/judge.js';
+import { judge, worst, type JudgementSpec, type Measured, type Measurements, type SampleSpan } from '../../src/slo/judge.js';
 import { prng, gauss } from '../../src/util/random.js';
 
 const S = suite('slo judge');
@@ -153,6 +153,7 @@ S('the status of a judgement is the worst of the reasons it lists, whatever the 
     ]);
   const sample = (n: number, mean: number) => Array.from({ length: n }, () => (rnd() < 0.05 ? NaN : mean + 0.001 * gauss(rnd)));
   const statuses = new Set<string>();
+  let spans = 0;
   for (let k = 0; k < 3000; k++) {
     const spec: JudgementSpec = {
       worse: pick(['higher', 'lower'] as const),
@@ -174,12 +175,25 @@ S('the status of a judgement is the worst of the reasons it lists, whatever the 
     };
     const e = judge(spec, m);
     const listed = e.reasons;
+    // The same samples as spans of longer runs judge alike, word for word.
+    if (m.samples) {
+      const span = (xs: ArrayLike<number>, typed: boolean): SampleSpan => {
+        const run = [NaN, 1e9, ...Array.from(xs), -1e9];
+        return { values: typed ? Float64Array.from(run) : run, from: 2, to: 2 + xs.length };
+      };
+      const typed = rnd() < 0.5;
+      const spanned = judge(spec, { ...m, samples: { release: span(m.samples.release as ArrayLike<number>, typed), baseline: span(m.samples.baseline as ArrayLike<number>, typed) } });
+      assert.is(spanned.status, e.status);
+      assert.equal(JSON.parse(JSON.stringify(spanned.reasons)), JSON.parse(JSON.stringify(listed)));
+      spans++;
+    }
     assert.ok(listed.length > 0, 'every judgement says why');
     assert.is(e.status, worst(listed.map((r) => r.status)), `case ${k}: ${JSON.stringify(listed.map((r) => `${r.check}:${r.status}`))}`);
     assert.is(e.reasons, listed, 'reasons are written once');
     statuses.add(e.status);
   }
   assert.equal([...statuses].sort(), ['error', 'fail', 'no-data', 'pass', 'warn'], 'the cases reach every status');
+  assert.ok(spans > 1000, `${spans} cases judged over spans`);
 });
 
 S('statuses combine worst-first: fail > error > no-data > warn > pass', () => {
