@@ -4,7 +4,7 @@
  */
 
 import type { Expr, VectorSelector } from './ast.js';
-import { walk } from './ast.js';
+import { children } from './ast.js';
 import { PromQLError } from './errors.js';
 import { parseExpr } from './parser.js';
 import type { QueryResult, QueryStats, QueryValue, ResultSeries, Sample } from './result.js';
@@ -249,22 +249,11 @@ export function selectorRanges(expr: Expr, grid: GridSpan, times: QueryTimes, lo
         visit(e.expr, subqueryGrid(e, g, times, noStep));
         return;
       default:
-        walkChildren(e, (c) => visit(c, g));
+        for (const c of children(e)) visit(c, g);
     }
   };
   visit(expr, grid);
   return out;
-}
-
-function walkChildren(e: Expr, fn: (c: Expr) => void): void {
-  let first = true;
-  walk(e, (node, path) => {
-    if (first) {
-      first = false;
-      return;
-    }
-    if (path.length === 1) fn(node);
-  });
 }
 
 /**
