@@ -17,7 +17,7 @@
 
 import { compareLabels } from '../storage/labels.js';
 import { hasStale } from '../storage/stale.js';
-import { matchesAll, type LabelMatcher } from '../storage/matchers.js';
+import { matchersKey, matchesAll, type LabelMatcher } from '../storage/matchers.js';
 import { METRIC_NAME } from '../storage/labels.js';
 import { concatSamples, lowerBound, upperBound, type Queryable, type SelectRequest, type SelectResult, type Series } from '../storage/queryable.js';
 
@@ -300,14 +300,6 @@ function untilAborted<T>(p: Promise<T>, signal: AbortSignal | undefined): Promis
       },
     );
   });
-}
-
-/** The same matchers in any order give the same key. */
-function matchersKey(ms: readonly LabelMatcher[]): string {
-  return ms
-    .map((m) => m.toString())
-    .sort()
-    .join(',');
 }
 
 /** How the cache serves a selector's matchers: what it fetches, and what it filters the fetched series by. */

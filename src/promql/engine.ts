@@ -13,6 +13,7 @@ import { Annotations, EvalContext } from './eval/context.js';
 import { atTime, Evaluator, subqueryGrid, type QueryTimes } from './eval/evaluator.js';
 import { dropMetricName, compareLabels, labelsKey } from '../storage/labels.js';
 import type { Queryable, Series } from '../storage/queryable.js';
+import { matchersKey } from '../storage/matchers.js';
 import { duplicateLabelsetError, mergeSameLabels, presentPoints } from './eval/series.js';
 import { RangeMemo } from './eval/range-memo.js';
 import { makeGrid, type EvalValue, type GridSpan, type StepGrid, type StepSeries } from './eval/types.js';
@@ -275,7 +276,7 @@ async function fetchAll(
   }
   const byMatchers = new Map<string, [VectorSelector, SelectorRange][]>();
   for (const entry of ranges) {
-    const key = entry[0].matchers.map((m) => m.toString()).sort().join(',');
+    const key = matchersKey(entry[0].matchers);
     const g = byMatchers.get(key);
     if (g) g.push(entry);
     else byMatchers.set(key, [entry]);
@@ -297,26 +298,34 @@ async function fetchAll(
   const out = new Map<VectorSelector, Series[]>();
   if (signal?.aborted) throw new PromQLError('canceled', 'query was canceled in query execution');
   if (remainingMs <= 0) throw new PromQLError('timeout', 'query timed out in query execution');
-  const timer = AbortSignal.timeout(remainingMs);
-  const combined = signal ? AbortSignal.any([signal, timer]) : timer;
-  await Promise.all(
-    fetches.map(async (f) => {
-      let res;
-      try {
-        res = await storage.select({ matchers: f.vs[0]!.matchers, mint: f.mint, maxt: f.maxt }, combined);
-      } catch (e) {
-        if (timer.aborted) throw new PromQLError('timeout', 'query timed out in query execution');
-        if (signal?.aborted) throw new PromQLError('canceled', 'query was canceled in query execution');
-        // A storage failure is the data's fault, not the query's: report it as unavailable, naming what failed.
-        if (e instanceof PromQLError) throw e;
-        throw new PromQLError('unavailable', e instanceof Error ? e.message : String(e));
-      }
-      stats.seriesFetched += res.stats?.seriesFetched ?? res.series.length;
-      stats.samplesFetched += res.stats?.samplesFetched ?? res.series.reduce((a, s) => a + s.timestamps.length, 0);
-      stats.bytesRead += res.stats?.bytesRead ?? 0;
-      if (res.warnings) warnings.push(...res.warnings);
-      for (const vs of f.vs) out.set(vs, res.series);
-    }),
-  );
+  // A controller and a timer, not AbortSignal.timeout: this runs for every query, and
+  // AbortSignal.timeout costs tens of microseconds where these cost a few. The timer is cleared
+  // when the selects end; until then it keeps the process up, so that a stuck read times out.
+  const timer = new AbortController();
+  const clock = setTimeout(() => timer.abort(new PromQLError('timeout', 'query timed out in query execution')), remainingMs);
+  const combined = signal ? AbortSignal.any([signal, timer.signal]) : timer.signal;
+  try {
+    await Promise.all(
+      fetches.map(async (f) => {
+        let res;
+        try {
+          res = await storage.select({ matchers: f.vs[0]!.matchers, mint: f.mint, maxt: f.maxt }, combined);
+        } catch (e) {
+          if (timer.signal.aborted) throw new PromQLError('timeout', 'query timed out in query execution');
+          if (signal?.aborted) throw new PromQLError('canceled', 'query was canceled in query execution');
+          // A storage failure is the data's fault, not the query's: report it as unavailable, naming what failed.
+          if (e instanceof PromQLError) throw e;
+          throw new PromQLError('unavailable', e instanceof Error ? e.message : String(e));
+        }
+        stats.seriesFetched += res.stats?.seriesFetched ?? res.series.length;
+        stats.samplesFetched += res.stats?.samplesFetched ?? res.series.reduce((a, s) => a + s.timestamps.length, 0);
+        stats.bytesRead += res.stats?.bytesRead ?? 0;
+        if (res.warnings) warnings.push(...res.warnings);
+        for (const vs of f.vs) out.set(vs, res.series);
+      }),
+    );
+  } finally {
+    clearTimeout(clock);
+  }
   return out;
 }

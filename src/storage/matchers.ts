@@ -61,3 +61,19 @@ export function matchesAll(ms: readonly LabelMatcher[], ls: Labels): boolean {
   for (const m of ms) if (!m.matches(getLabel(ls, m.name))) return false;
   return true;
 }
+
+/** Keys of matcher lists made before: a query's selectors are the same arrays at every query. */
+const keys = new WeakMap<readonly LabelMatcher[], string>();
+
+/** A key of a list of matchers: the same matchers in any order give the same key. */
+export function matchersKey(ms: readonly LabelMatcher[]): string {
+  let k = keys.get(ms);
+  if (k === undefined) {
+    k = ms
+      .map((m) => m.toString())
+      .sort()
+      .join(',');
+    keys.set(ms, k);
+  }
+  return k;
+}

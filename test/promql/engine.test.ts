@@ -4,6 +4,7 @@ import * as assert from 'uvu/assert';
 import { Engine } from '../../src/promql/engine.js';
 import { PromQLError } from '../../src/promql/errors.js';
 import { MemoryStore } from '../../src/storage/memory.js';
+import type { Queryable } from '../../src/storage/queryable.js';
 import { compareLabels, labelsFromRecord, formatLabels } from '../../src/storage/labels.js';
 
 const MIN = 60_000;
@@ -48,6 +49,24 @@ test('timeout: measured on the injected clock, reported as errorType timeout', a
   const e = await failure(eng.rangeQuery(store(), 'sum(rate(req_total[5m]))', 0, 120 * MIN, MIN));
   assert.is(e.errorType, 'timeout');
   assert.match(e.message, /query timed out/);
+});
+
+test('timeout: a select still waiting when the time is up is told to stop, and the query reports a timeout', async () => {
+  let told: AbortSignal | undefined;
+  const stuck: Queryable = {
+    select: (_req, signal) =>
+      new Promise((_resolve, reject) => {
+        told = signal;
+        signal?.addEventListener('abort', () => reject(signal.reason), { once: true });
+      }),
+  };
+  const e = await failure(new Engine({ timeoutMs: 30 }).rangeQuery(stuck, 'sum(rate(req_total[5m]))', 0, 10 * MIN, MIN));
+  assert.is(e.errorType, 'timeout');
+  assert.match(e.message, /query timed out in query execution/);
+  assert.ok(told?.aborted, 'the select was given a signal, and it fired');
+  // A query that finishes in time leaves no timer behind to fire later.
+  const ok = await new Engine({ timeoutMs: 30 }).rangeQuery(store(), 'sum(rate(req_total[5m]))', 0, 10 * MIN, MIN);
+  assert.is(ok.value.type, 'matrix');
 });
 
 test('cancellation through an AbortSignal', async () => {
