@@ -157,6 +157,7 @@ export async function replay(spec: BacktestSpec, slos: readonly SloSpec[], q: Qu
   // one range query per expression instead of one instant query per expression and time).
   // Evaluation n of a stage is at times[n]; a time off that list is measured on its own.
   const measure = async (stage: Stage, times: number[]) => {
+    evaluations.reserve(times.length);
     const rows = await stage.measureMany(times, q);
     return (n: number, t: number) => (times[n] === t ? rows.at(n) : undefined);
   };
@@ -263,54 +264,89 @@ export async function replay(spec: BacktestSpec, slos: readonly SloSpec[], q: Qu
  * thousands, and records kept for each from the start would all outlive the replay in the heap.
  */
 class EvaluationLog {
-  private readonly at: number[] = [];
-  private readonly stage: string[] = [];
-  private readonly verdict: Verdict[] = [];
-  /** Per SLO (in the order of the specs): status, and the SLIs (NaN with the flag unset: not measured). */
-  private readonly cols: { status: Status[]; sli: number[]; hasSli: boolean[]; base: number[]; hasBase: boolean[] }[];
+  private n = 0;
+  private at = new Float64Array(0);
+  /** Per evaluation: the stage (an index into `stages`) and the verdict (into VERDICTS). */
+  private stage = new Uint16Array(0);
+  private readonly stages: string[] = [];
+  private verdict = new Uint8Array(0);
+  /** Per SLO (in the order of the specs): status (into STATUSES), and the SLIs (flag 0: not measured). */
+  private readonly cols: { status: Uint8Array; sli: Float64Array; hasSli: Uint8Array; base: Float64Array; hasBase: Uint8Array }[];
 
   constructor(private readonly slos: readonly SloSpec[]) {
-    this.cols = slos.map(() => ({ status: [], sli: [], hasSli: [], base: [], hasBase: [] }));
+    this.cols = slos.map(() => ({ status: new Uint8Array(0), sli: new Float64Array(0), hasSli: new Uint8Array(0), base: new Float64Array(0), hasBase: new Uint8Array(0) }));
+  }
+
+  /** Makes room for `more` evaluations (a stage's, known before it is judged): columns grow once per stage, not per push. */
+  reserve(more: number): void {
+    const size = this.n + more;
+    if (size <= this.at.length) return;
+    const grown = <A extends Float64Array | Uint16Array | Uint8Array>(x: A): A => {
+      const y = new (x.constructor as new (n: number) => A)(size);
+      y.set(x.subarray(0, this.n));
+      return y;
+    };
+    this.at = grown(this.at);
+    this.stage = grown(this.stage);
+    this.verdict = grown(this.verdict);
+    for (const c of this.cols) {
+      c.status = grown(c.status);
+      c.sli = grown(c.sli);
+      c.hasSli = grown(c.hasSli);
+      c.base = grown(c.base);
+      c.hasBase = grown(c.hasBase);
+    }
   }
 
   /** Records the latest evaluation of every SLO of `stage` (whose SLOs are the specs, in order). */
   add(at: number, stage: string, verdict: Verdict, st: Stage): void {
-    this.at.push(at);
-    this.stage.push(stage);
-    this.verdict.push(verdict);
+    if (this.n === this.at.length) this.reserve(Math.max(16, this.n));
+    const i = this.n++;
+    this.at[i] = at;
+    let k = this.stages.lastIndexOf(stage);
+    if (k < 0) k = this.stages.push(stage) - 1;
+    this.stage[i] = k;
+    this.verdict[i] = VERDICTS.indexOf(verdict);
     st.slos.forEach((s, j) => {
       const e = s.evaluations[s.evaluations.length - 1]!;
       const c = this.cols[j]!;
-      c.status.push(e.status);
-      c.hasSli.push(e.sli !== undefined);
-      c.sli.push(e.sli ?? NaN);
-      c.hasBase.push(e.baseline !== undefined);
-      c.base.push(e.baseline ?? NaN);
+      c.status[i] = STATUSES.indexOf(e.status);
+      c.hasSli[i] = e.sli !== undefined ? 1 : 0;
+      c.sli[i] = e.sli ?? NaN;
+      c.hasBase[i] = e.baseline !== undefined ? 1 : 0;
+      c.base[i] = e.baseline ?? NaN;
     });
   }
 
   get firstAt(): number | undefined {
-    return this.at[0];
+    return this.n > 0 ? this.at[0] : undefined;
   }
 
   get lastAt(): number | undefined {
-    return this.at[this.at.length - 1];
+    return this.n > 0 ? this.at[this.n - 1] : undefined;
   }
 
   records(): EvaluationRecord[] {
-    return this.at.map((at, i) => ({
-      at,
-      stage: this.stage[i]!,
-      verdict: this.verdict[i]!,
-      slos: this.cols.map((c, j) => {
-        const r: { name: string; status: Status; sli?: number; baseline?: number } = { name: this.slos[j]!.name, status: c.status[i]! };
-        if (c.hasSli[i]) r.sli = c.sli[i]!;
-        if (c.hasBase[i]) r.baseline = c.base[i]!;
-        return r;
-      }),
-    }));
+    const out: EvaluationRecord[] = [];
+    for (let i = 0; i < this.n; i++) {
+      out.push({
+        at: this.at[i]!,
+        stage: this.stages[this.stage[i]!]!,
+        verdict: VERDICTS[this.verdict[i]!]!,
+        slos: this.cols.map((c, j) => {
+          const r: { name: string; status: Status; sli?: number; baseline?: number } = { name: this.slos[j]!.name, status: STATUSES[c.status[i]!]! };
+          if (c.hasSli[i]) r.sli = c.sli[i]!;
+          if (c.hasBase[i]) r.baseline = c.base[i]!;
+          return r;
+        }),
+      });
+    }
+    return out;
   }
 }
+
+const VERDICTS: readonly Verdict[] = ['continue', 'pause', 'revert'];
+const STATUSES: readonly Status[] = ['pass', 'warn', 'fail', 'no-data', 'error'];
 
 /** The SLIs of the stage in force (the first one before the release) at every interval from `from` to `to`: measured now, made into points when asked. */
 async function traceSlis(slos: readonly SloSpec[], stages: readonly StageRecord[], q: QueryFn, from: number, to: number, interval: number): Promise<() => TracePoint[]> {

@@ -305,10 +305,16 @@ function dataReason(x: Measured, what: string, policy: DataPolicy): Reason {
 class Tally {
   worst: Status = 'pass';
   count = 0;
-  constructor(
-    readonly policy: DataPolicy,
-    readonly out: Reason[] | undefined,
-  ) {}
+  policy: DataPolicy = SAFE_POLICY;
+  out: Reason[] | undefined;
+  /** Starts a judgement over (a tally is reused: judging is synchronous and never nested). */
+  reset(policy: DataPolicy, out: Reason[] | undefined): this {
+    this.worst = 'pass';
+    this.count = 0;
+    this.policy = policy;
+    this.out = out;
+    return this;
+  }
   /** Notes a finding of `status` (its reason, when kept, is listed by the caller). */
   note(status: Status): void {
     this.count++;
@@ -324,6 +330,11 @@ class Tally {
     return undefined;
   }
 }
+
+const STATUS_TALLY = new Tally();
+
+/** A failing absolute check's status when the baseline is as affected (fleet-wide): a warning. */
+const blamed = (status: Status, fleetWide: boolean): Status => (status === 'fail' && fleetWide ? 'warn' : status);
 
 /** What a burn-rate rule's two measurements are called in reasons (made once per rule). */
 const ruleNames = new WeakMap<BurnRateRule, readonly [string, string]>();
@@ -352,7 +363,8 @@ const NO_SAMPLES: readonly number[] = [];
  */
 function assess(spec: JudgementSpec, m: Measurements, out: Reason[] | undefined): Status {
   const policy = policyOf(spec);
-  const t = new Tally(policy, out);
+  // The status alone (every judgement) reuses one tally; reasons (a few) get their own.
+  const t = out ? new Tally().reset(policy, out) : STATUS_TALLY.reset(policy, undefined);
   const higher = spec.worse === 'higher';
 
   // Minimum traffic first: a scope with too few requests says nothing, whatever its ratio.
@@ -429,13 +441,12 @@ function assess(spec: JudgementSpec, m: Measurements, out: Reason[] | undefined)
     }
   }
 
-  const blamed = (status: Status): Status => (status === 'fail' && fleetWide ? 'warn' : status);
   if (threshold !== undefined) {
-    t.note(blamed(threshold));
+    t.note(blamed(threshold, fleetWide));
     if (out) out.push(fleetWideOr(new ThresholdFinding(threshold, sli!, spec), fleetWide));
   }
   if (burnWorst !== undefined) {
-    t.note(blamed(burnWorst));
+    t.note(blamed(burnWorst, fleetWide));
     if (burns) for (const f of burns) out!.push(fleetWideOr(f, fleetWide));
   }
   if (t.count === 0) {

@@ -84,14 +84,18 @@ export class Stage {
       const m = ms[i]!;
       const prev = s.evaluations[s.evaluations.length - 1];
       const ev = new Judged(t, judge(s.spec.judgement, m), num(m.sli), num(m.baseline));
+      // The summary reads back only over a run of failures, errors or missing data: before a
+      // change of status, or under a passing one, nothing earlier is read again.
+      if (this.o.keepReasons === 'latest' && prev && (ev.status !== prev.status || ev.status === 'pass' || ev.status === 'warn')) {
+        // Written over in place (emptying the list would free its storage only to make it
+        // again at the next push).
+        if (s.evaluations.length > 1) s.evaluations.length = 1;
+        s.evaluations[0] = ev;
+      } else s.evaluations.push(ev);
       if (this.o.keepReasons === 'latest' && prev) {
         if (prev instanceof Judged) prev.forget();
         else (prev as { reasons: StageEvaluation['reasons'] }).reasons = NO_REASONS;
-        // The summary reads back only over a run of failures, errors or missing data: before a
-        // change of status, or under a passing one, nothing earlier is read again.
-        if (ev.status !== prev.status || ev.status === 'pass' || ev.status === 'warn') s.evaluations.length = 0;
       }
-      s.evaluations.push(ev);
       const limits = this.o.oneShot ? ONE_SHOT : s.spec.evaluation;
       s.summary = summarizeRun(limits, s.evaluations, this.o.startedAt, t);
     });
