@@ -103,6 +103,8 @@ export class WindowCache implements Queryable {
   private readonly maxSamples: number;
   private readonly onFetch: WindowCacheOptions['onFetch'];
   private readonly blocks = new Map<string, Promise<Block>>();
+  /** The blocks of `blocks` that have come. */
+  private readonly held = new Map<string, Block>();
   private readonly sizes = new Map<string, number>();
   /** Blocks asked for and not yet sent for, by fetch key, read together at the end of the turn. */
   private readonly wanted = new Map<string, { matchers: readonly LabelMatcher[]; blocks: Map<number, { resolve: (b: Block) => void; reject: (e: unknown) => void }> }>();
@@ -121,9 +123,19 @@ export class WindowCache implements Queryable {
     if (req.labelsOnly) return this.inner.select(req, signal);
     this.stats.selects++;
     const { mk, first, last, filter, fk } = this.request(req);
-    const wanted: Promise<Block>[] = [];
-    for (let b = first; b <= last; b++) wanted.push(this.blocks.get(`${mk}|${b}`)!);
-    const got = await untilAborted(Promise.all(wanted), signal);
+    // Blocks already held (a prefetched query's, always) are served at once; otherwise the
+    // select waits for them, or for its signal.
+    let got: Block[] = [];
+    for (let b = first; b <= last; b++) {
+      const h = this.held.get(`${mk}|${b}`);
+      if (!h) break;
+      got.push(h);
+    }
+    if (got.length !== last - first + 1) {
+      const wanted: Promise<Block>[] = [];
+      for (let b = first; b <= last; b++) wanted.push(this.blocks.get(`${mk}|${b}`)!);
+      got = await untilAborted(Promise.all(wanted), signal);
+    } else if (signal?.aborted) throw signal.reason;
     this.evict();
     if (got.length === 1) return { series: cut(matching(got[0]!, filter, fk), req.mint, req.maxt) };
     // Series joined across blocks are kept with the first block (and counted in its size): the
@@ -216,6 +228,8 @@ export class WindowCache implements Queryable {
     this.blocks.set(k, p);
     p.then(
       (b) => {
+        // Still wanted (not evicted or cleared meanwhile).
+        if (this.blocks.get(k) === p) this.held.set(k, b);
         this.sizes.set(k, b.samples);
         this.stats.samplesHeld += b.samples;
       },
@@ -261,6 +275,7 @@ export class WindowCache implements Queryable {
       const n = this.sizes.get(k);
       if (n === undefined) continue; // still in flight
       this.blocks.delete(k);
+      this.held.delete(k);
       this.sizes.delete(k);
       this.stats.samplesHeld -= n;
     }
@@ -276,6 +291,7 @@ export class WindowCache implements Queryable {
 
   async close(): Promise<void> {
     this.blocks.clear();
+    this.held.clear();
     this.sizes.clear();
     this.stats.samplesHeld = 0;
     await this.inner.close?.();
