@@ -69,6 +69,29 @@ test('timeout: a select still waiting when the time is up is told to stop, and t
   assert.is(ok.value.type, 'matrix');
 });
 
+test('sum over one group (step by step) adds exactly as sum by group (series by series), bit for bit', async () => {
+  // Magnitudes far apart (compensation matters), gaps, an infinity: two groups of 9 series.
+  const s = new MemoryStore();
+  for (let k = 0; k < 18; k++) {
+    const ls = labelsFromRecord({ __name__: 'x', grp: k % 2 === 0 ? 'a' : 'b', k: String(k) });
+    for (let t = 0; t <= 60; t++) {
+      if ((t + k) % 7 === 3) continue;
+      const v = k % 3 === 0 ? 1e16 + t : k % 3 === 1 ? 0.1 * (t + 1) : -1e16 + k;
+      s.append(ls, t * MIN, k === 5 && t === 30 ? Infinity : v);
+    }
+  }
+  const e = new Engine();
+  const by = await e.rangeQuery(s, 'sum by (grp) (x)', 0, 60 * MIN, MIN);
+  for (const grp of ['a', 'b']) {
+    const one = await e.rangeQuery(s, `sum(x{grp="${grp}"})`, 0, 60 * MIN, MIN);
+    const want = by.value.type === 'matrix' ? by.value.series.find((x) => x.labels.some((l) => l.name === 'grp' && l.value === grp)) : undefined;
+    const got = one.value.type === 'matrix' ? one.value.series[0] : undefined;
+    assert.ok(want && got);
+    assert.equal(Array.from(got!.timestamps), Array.from(want!.timestamps));
+    got!.values.forEach((v, i) => assert.ok(Object.is(v, want!.values[i]), `${grp} at ${i}: ${v} vs ${want!.values[i]}`));
+  }
+});
+
 test('cancellation through an AbortSignal', async () => {
   const ac = new AbortController();
   ac.abort();
