@@ -22,9 +22,12 @@ export interface Reason {
   readonly values: Readonly<Record<string, number | string>>;
 }
 
-/** A measured value, or why there is none. */
+/**
+ * A measured value (a number: no object per measurement, which a backtest takes hundreds of
+ * thousands of; NaN is no data), or why there is none.
+ */
 export type Measured =
-  | { readonly kind: 'value'; readonly value: number }
+  | number
   /** The query answered, but without the engines listed: the value leaves them out. */
   | { readonly kind: 'partial'; readonly value: number | undefined; readonly missing: readonly string[] }
   /** The query answered with no series (or NaN). */
@@ -262,9 +265,8 @@ function policyOf(spec: JudgementSpec): DataPolicy {
 
 /** A measurement's value when the judgement may use it; undefined otherwise (see dataStatus). */
 function usable(x: Measured, policy: DataPolicy): number | undefined {
+  if (typeof x === 'number') return x === x ? x : undefined;
   switch (x.kind) {
-    case 'value':
-      return x.value === x.value ? x.value : undefined;
     case 'partial':
       return policy.partial === 'use' && x.value !== undefined && !Number.isNaN(x.value) ? x.value : undefined;
     default:
@@ -274,6 +276,7 @@ function usable(x: Measured, policy: DataPolicy): number | undefined {
 
 /** The status a measurement the judgement may not use stands for, by the policy. */
 function dataStatus(x: Measured, policy: DataPolicy): Status {
+  if (typeof x === 'number') return policy.noData;
   switch (x.kind) {
     case 'partial':
       return policy.partial === 'fail' ? 'fail' : 'no-data';
@@ -287,6 +290,7 @@ function dataStatus(x: Measured, policy: DataPolicy): Status {
 /** Why a measurement could not be used, as a reason. */
 function dataReason(x: Measured, what: string, policy: DataPolicy): Reason {
   const status = dataStatus(x, policy);
+  if (typeof x === 'number') return { check: 'data', status, message: `${what}: no data`, values: {} };
   switch (x.kind) {
     case 'partial':
       return { check: 'data', status, message: `${what}: partial answer, engines ${x.missing.join(', ')} missing; not judged as healthy`, values: { missing: x.missing.join(',') } };
@@ -322,7 +326,7 @@ class Tally {
   }
   /** The usable value of a measurement, or undefined with its data finding noted. */
   take(x: Measured | undefined, what: string): number | undefined {
-    if (!x) return undefined;
+    if (x === undefined) return undefined;
     const v = usable(x, this.policy);
     if (v !== undefined) return v;
     this.note(dataStatus(x, this.policy));
@@ -378,7 +382,7 @@ function assess(spec: JudgementSpec, m: Measurements, out: Reason[] | undefined)
   }
 
   const sli = t.take(m.sli, 'SLI');
-  const base = m.baseline ? t.take(m.baseline, 'baseline SLI') : undefined;
+  const base = m.baseline !== undefined ? t.take(m.baseline, 'baseline SLI') : undefined;
 
   // The release's SLI relative to the baseline's, when both are known; within the comparison's
   // tolerated increase, the old code is as affected as the new: the problem is the fleet's.

@@ -119,7 +119,7 @@ function single(a: QueryAnswer, what: string): Measured {
   } else return { kind: 'error', message: `${what} returned a ${v.type}, not a number` };
   if (a.missingEngines && a.missingEngines.length > 0) return { kind: 'partial', value, missing: a.missingEngines };
   if (value === undefined || Number.isNaN(value)) return { kind: 'empty' };
-  return { kind: 'value', value };
+  return value;
 }
 
 async function measured(what: string, run: () => Promise<QueryAnswer>): Promise<Measured> {
@@ -283,7 +283,7 @@ function columnOf(what: string, a: QueryAnswer, times: readonly number[]): Colum
       const value = count === 1 ? values[i]! : undefined;
       if (missing) return { kind: 'partial', value, missing };
       if (value === undefined || Number.isNaN(value)) return EMPTY;
-      return { kind: 'value', value };
+      return value;
     },
   };
 }

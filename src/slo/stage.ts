@@ -157,5 +157,6 @@ class Judged implements StageEvaluation {
 
 /** A measured number (partial answers included), for charts. */
 function num(m: Measured | undefined): number | undefined {
-  return m && (m.kind === 'value' || m.kind === 'partial') && m.value !== undefined ? m.value : undefined;
+  if (typeof m === 'number') return m;
+  return m && m.kind === 'partial' && m.value !== undefined ? m.value : undefined;
 }

@@ -7,7 +7,7 @@ import { judge, worst, type JudgementSpec, type Measured, type Measurements, typ
 import { prng, gauss } from '../../src/util/random.js';
 
 const S = suite('slo judge');
-const v = (value: number): Measured => ({ kind: 'value', value });
+const v = (value: number): Measured => value;
 const H = 3_600_000;
 const M = 60_000;
 
@@ -116,6 +116,11 @@ S('minimum traffic: too few requests is no-data whatever the ratio', () => {
   assert.is(e.status, 'no-data');
   assert.match(e.reasons[0]!.message, /only 12 requests in the release scope, fewer than the 100 needed/);
   assert.is(judge(spec, { sli: v(0), traffic: v(1000) }).status, 'pass');
+  // A measured zero is a value like any other, never missing data: SLI, baseline, traffic.
+  assert.is(judge(spec, { sli: v(0), traffic: v(0) }).status, 'no-data');
+  assert.match(judge(spec, { sli: v(0), traffic: v(0) }).reasons[0]!.message, /only 0 requests/);
+  const cmp = judge(CMP, { sli: v(0), baseline: v(0), samples: { release: samples(13, 30, 0, 0), baseline: samples(14, 30, 0, 0) } });
+  assert.ok(cmp.reasons.some((r) => r.check === 'comparison' && /0 vs 0/.test(r.message)), JSON.stringify(cmp.reasons.map((r) => r.message)));
 });
 
 S('missing, partial and failed data never pass; policies are configurable, the safe one by default', () => {
