@@ -69,7 +69,7 @@ test('timeout: a select still waiting when the time is up is told to stop, and t
   assert.is(ok.value.type, 'matrix');
 });
 
-test('sum over one group (step by step) adds exactly as sum by group (series by series), bit for bit', async () => {
+test('sum over one group adds exactly as the same group of a sum by, bit for bit', async () => {
   // Magnitudes far apart (compensation matters), gaps, an infinity: two groups of 9 series.
   const s = new MemoryStore();
   for (let k = 0; k < 18; k++) {

@@ -96,7 +96,7 @@ export function evalAggregate(ev: Evaluator, e: AggregateExpr, grid: StepGrid): 
   const mean = op === 'avg' || op === 'stddev' || op === 'stdvar' ? new Float64Array(cells) : undefined;
   const incremental = op === 'avg' ? new Uint8Array(cells) : undefined;
   // sum is most queries' outer operation: its own loop, without the per-sample switch.
-  if (op === 'sum') (G === 1 ? sumAll : sumInto)(ev, input, g.groupOf, n, value, comp, seen);
+  if (op === 'sum') sumInto(ev, input, g.groupOf, n, value, comp, seen);
   else for (let si = 0; si < input.length; si++) {
     ev.ctx.checkDeadline();
     const s = input[si]!;
@@ -213,41 +213,6 @@ export function evalAggregate(ev: Evaluator, e: AggregateExpr, grid: StepGrid): 
     if (any) out.push({ labels: g.labels[gi]!, values: value.subarray(base, base + n), present: seen.subarray(base, base + n), dropName: g.dropName[gi]! });
   }
   return { type: 'vector', series: out };
-}
-
-/**
- * Sums every series into one group (`sum` without `by`, the usual outer operation), step by step:
- * each step's sum and compensation stay in registers across the series, added in the same order
- * as sumInto adds them, so the results are bit-identical.
- */
-function sumAll(ev: Evaluator, input: readonly StepSeries[], _groupOf: Int32Array, n: number, value: Float64Array, comp: Float64Array, seen: Uint8Array): void {
-  const vals = input.map((s) => s.values);
-  const pres = input.map((s) => s.present);
-  const k = input.length;
-  for (let i = 0; i < n; i++) {
-    if ((i & 255) === 0) ev.ctx.checkDeadline();
-    let sum = 0;
-    let c = 0;
-    let any = false;
-    for (let j = 0; j < k; j++) {
-      if (!pres[j]![i]) continue;
-      const f = vals[j]![i]!;
-      if (!any) {
-        any = true;
-        sum = f;
-        continue;
-      }
-      const t = sum + f;
-      if (t === Infinity || t === -Infinity) c = 0;
-      else if (Math.abs(sum) >= Math.abs(f)) c += sum - t + f;
-      else c += f - t + sum;
-      sum = t;
-    }
-    if (!any) continue;
-    seen[i] = 1;
-    value[i] = sum;
-    comp[i] = c;
-  }
 }
 
 /** Sums each series into its group's cells (Kahan-Neumaier compensated, as Prometheus's kahanSumInc). */
