@@ -16,7 +16,8 @@ import { DistributedEngine } from '../distributed/engine.js';
 import { engineSpec, openSource } from '../distributed/sources.js';
 import { AdaptiveLimiter } from '../limiter/limiter.js';
 import { DEFAULT_LOOKBACK_MS, Engine } from '../promql/engine.js';
-import type { QueryFn } from '../slo/measure.js';
+import { measuredExprs, scopesFor, type QueryFn } from '../slo/measure.js';
+import type { Expr } from '../promql/ast.js';
 import { grid, settingLabel, type SetFlag } from './overrides.js';
 import { replay, replayInterval, replayWindow, type ReplayResult } from './replay.js';
 import { SharedQueries } from './shared.js';
@@ -98,14 +99,15 @@ interface Job {
 interface OpenSource {
   readonly shared: SharedQueries;
   readonly cache?: WindowCache;
+  /** Starts reading what a range query of `expr` will select (sources that keep what they read). */
+  readonly prefetch?: (expr: Expr, start: number, end: number, step: number) => void;
   close(): Promise<void>;
 }
 
 /** Reads every spec under every setting (throws on the first bad one), without running anything. */
-export function loadJobs(files: readonly string[], sets: readonly SetFlag[] = [], source?: SourceSpec): Job[] {
+export function loadJobs(files: readonly string[], sets: readonly SetFlag[] = [], source?: SourceSpec, reads = sloReads()): Job[] {
   const settings = grid(sets);
   const jobs: Job[] = [];
-  const reads = sloReads();
   for (const f of files) {
     for (const s of settings) {
       const loaded = loadBacktest(f, s, process.env, reads);
@@ -132,12 +134,32 @@ export function contentHash(l: LoadedBacktest, source: SourceSpec): string {
 /** Runs the batch. */
 export async function runBatch(o: BatchOptions): Promise<BatchResult> {
   const t0 = performance.now();
-  const jobs = loadJobs(o.files, o.sets ?? [], o.source);
   const limiter = o.limiter ?? new AdaptiveLimiter(o.config?.limiter ?? {});
   const sources = new Map<string, Promise<OpenSource>>();
-  const outcomes: RunOutcome[] = new Array(jobs.length);
+  const closeSources = async () => {
+    for (const p of sources.values()) await (await p.catch(() => undefined))?.close();
+  };
+  const open = (src: SourceSpec): Promise<OpenSource> => {
+    const k = JSON.stringify(src);
+    let p = sources.get(k);
+    if (!p) {
+      p = openShared(src, limiter, o.config, o.cache);
+      sources.set(k, p);
+    }
+    return p;
+  };
   const runsDir = o.stateDir !== undefined ? join(o.stateDir, 'runs') : undefined;
   if (runsDir) mkdirSync(runsDir, { recursive: true });
+  let jobs: Job[];
+  try {
+    jobs = await loadReadingAhead(o, (j) => {
+      if (!(runsDir && !o.force && readKept(runsDir, j.id))) readAhead(j, open);
+    });
+  } catch (err) {
+    await closeSources();
+    throw err;
+  }
+  const outcomes: RunOutcome[] = new Array(jobs.length);
 
   // Kept results first, so that progress counts only the work left.
   const todo: number[] = [];
@@ -162,16 +184,6 @@ export async function runBatch(o: BatchOptions): Promise<BatchResult> {
   });
   const total = todo.length + cachedCount;
   o.onEvent?.({ type: 'start', total, cached: cachedCount });
-
-  const open = (src: SourceSpec): Promise<OpenSource> => {
-    const k = JSON.stringify(src);
-    let p = sources.get(k);
-    if (!p) {
-      p = openShared(src, limiter, o.config, o.cache);
-      sources.set(k, p);
-    }
-    return p;
-  };
 
   let done = cachedCount;
   const runTimes: number[] = [];
@@ -205,7 +217,7 @@ export async function runBatch(o: BatchOptions): Promise<BatchResult> {
       ),
     );
   } finally {
-    for (const p of sources.values()) await (await p.catch(() => undefined))?.close();
+    await closeSources();
   }
   // Twins share the outcome of the run they repeat.
   for (const [i, twin] of twins) outcomes[i] = { ...outcomes[twin]!, setting: settingLabel(jobs[i]!.loaded.setting) };
@@ -228,6 +240,50 @@ export async function runBatch(o: BatchOptions): Promise<BatchResult> {
   };
 }
 
+/**
+ * loadJobs over the batch's files, one file per turn of the event loop, telling `first` of the
+ * first backtest as soon as it is read: its data can be on its way while the other specs are read
+ * and checked (every spec is still checked before anything runs).
+ */
+async function loadReadingAhead(o: BatchOptions, first: (j: Job) => void): Promise<Job[]> {
+  const reads = sloReads();
+  const jobs: Job[] = [];
+  for (const f of o.files) {
+    const told = jobs.length > 0;
+    jobs.push(...loadJobs([f], o.sets ?? [], o.source, reads));
+    if (!told && jobs.length > 0) first(jobs[0]!);
+    await new Promise<void>((r) => setImmediate(r));
+  }
+  return jobs;
+}
+
+/**
+ * Puts on its way the data a backtest's first stage will query over its window (when its source
+ * can read ahead). Only a head start: whatever fails here is left for the replay to meet and report.
+ */
+function readAhead(j: Job, open: (src: SourceSpec) => Promise<OpenSource>): void {
+  const { spec, slos } = j.loaded;
+  const st = spec.release.stages[0];
+  if (!st) return;
+  const { from, to } = replayWindow(spec, slos);
+  const step = replayInterval(slos);
+  open(j.source).then(
+    (src) => {
+      if (!src.prefetch) return;
+      for (const s of slos) {
+        let exprs: Expr[];
+        try {
+          exprs = measuredExprs(s, scopesFor(s, st.scope, st.baseline));
+        } catch {
+          continue;
+        }
+        for (const e of exprs) src.prefetch(e, from, to, step);
+      }
+    },
+    () => undefined,
+  );
+}
+
 /** Opens a source once for the whole batch: every query through the limiter at batch priority. */
 async function openShared(src: SourceSpec, limiter: AdaptiveLimiter, config?: HmdConfig, cacheOpts?: WindowCacheOptions): Promise<OpenSource> {
   if (src.kind === 'data') {
@@ -240,7 +296,7 @@ async function openShared(src: SourceSpec, limiter: AdaptiveLimiter, config?: Hm
       instant: (e, t) => engine.prefetch(cache, e, t, t, 0).then(() => limiter.run('batch', () => engine.instantQuery(cache, e, t))),
       range: (e, s, en, st) => engine.prefetch(cache, e, s, en, st).then(() => limiter.run('batch', () => engine.rangeQuery(cache, e, s, en, st))),
     };
-    return { shared: new SharedQueries(q), cache, close: () => cache.close() };
+    return { shared: new SharedQueries(q), cache, prefetch: (e, s, en, st) => void engine.prefetch(cache, e, s, en, st), close: () => cache.close() };
   }
   const cfg = loadConfig(src.config);
   if (cfg.engines.length === 0) throw new Error(`${src.config}: declares no engines; add an \`engines:\` list, or give the backtest a data source`);

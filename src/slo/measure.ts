@@ -108,6 +108,20 @@ function buildTrafficExpr(spec: SloSpec, scope: Scope): Expr | undefined {
   return applyScope(parsedFor(spec, `(${fillWindow(spec.sli.total, spec.windowMs)}) * ${spec.windowMs / 1000}`), scope);
 }
 
+/**
+ * Every expression the measurements of a spec over `scopes` query (the SLI per scope, each
+ * burn-rate window, the traffic): what a reader ahead needs to fetch.
+ */
+export function measuredExprs(spec: SloSpec, scopes: Scopes): Expr[] {
+  const j = spec.judgement;
+  const out = [sliExpr(spec, spec.windowMs, scopes.release)];
+  if (scopes.baseline && j.comparison) out.push(sliExpr(spec, spec.windowMs, scopes.baseline));
+  for (const r of j.burnRates ?? []) out.push(sliExpr(spec, r.longMs, scopes.release), sliExpr(spec, r.shortMs, scopes.release));
+  const te = j.minTraffic !== undefined ? trafficExpr(spec, scopes.release) : undefined;
+  if (te) out.push(te);
+  return [...new Set(out)];
+}
+
 /** One number from an instant answer: a single sample (or scalar); more series is an error. */
 function single(a: QueryAnswer, what: string): Measured {
   const v = a.value;
