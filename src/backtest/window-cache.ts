@@ -258,7 +258,7 @@ export class WindowCache implements Queryable {
         const end = upperBound(s.timestamps, (b + 1) * this.blockMs - 1, a);
         if (end > a) {
           const blk = out[b - first]!;
-          blk.series.push({ labels: s.labels, timestamps: s.timestamps.subarray(a, end), values: s.values.subarray(a, end), ...(clean ? { mayHaveStale: false } : {}) });
+          blk.series.push(piece(s, s.timestamps.subarray(a, end), s.values.subarray(a, end), clean));
           blk.samples += end - a;
         }
         a = end;
@@ -385,6 +385,14 @@ function join(parts: readonly Series[]): Series {
   return { labels: parts[0]!.labels, ...concatSamples(parts), ...(stale ? {} : { mayHaveStale: false }) };
 }
 
+/** A series of `s`'s labels over the given samples, declared free of staleness markers when `clean`. */
+function piece(s: Series, timestamps: Float64Array, values: Float64Array, clean: boolean): Series {
+  // Built field by field: spreading an optional field made a temporary object per series and select.
+  const out: { labels: Series['labels']; timestamps: Float64Array; values: Float64Array; mayHaveStale?: boolean } = { labels: s.labels, timestamps, values };
+  if (clean) out.mayHaveStale = false;
+  return out;
+}
+
 /** One block's series cut to [mint, maxt] (views, no copies); already sorted by labels. */
 function cut(series: readonly Series[], mint: number, maxt: number): Series[] {
   const out: Series[] = [];
@@ -392,7 +400,7 @@ function cut(series: readonly Series[], mint: number, maxt: number): Series[] {
     const a = lowerBound(s.timestamps, mint);
     const b = upperBound(s.timestamps, maxt);
     if (b <= a) continue;
-    out.push(a === 0 && b === s.timestamps.length ? s : { labels: s.labels, timestamps: s.timestamps.subarray(a, b), values: s.values.subarray(a, b), ...(s.mayHaveStale === false ? { mayHaveStale: false } : {}) });
+    out.push(a === 0 && b === s.timestamps.length ? s : piece(s, s.timestamps.subarray(a, b), s.values.subarray(a, b), s.mayHaveStale === false));
   }
   return out;
 }

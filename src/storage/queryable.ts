@@ -58,27 +58,29 @@ export interface Queryable {
   close?(): Promise<void>;
 }
 
+/** Whether x comes before the position sought: x <= t (strict) or x < t. A module function, not a closure per search. */
+const before = (x: number, t: number, strict: boolean): boolean => (strict ? x <= t : x < t);
+
 /**
  * Index of the first timestamp > t (`strict`) or >= t. Series are usually regular, so the
  * first probe interpolates where t should be and a short gallop around it settles the rest:
  * a handful of memory reads instead of a full binary search's cache misses.
  */
 function search(ts: Float64Array, t: number, lo: number, hi: number, strict: boolean): number {
-  const before = strict ? (x: number) => x <= t : (x: number) => x < t;
   if (hi - lo > 16) {
     const first = ts[lo]!;
     const last = ts[hi - 1]!;
-    if (!before(first)) return lo;
-    if (before(last)) return hi;
+    if (!before(first, t, strict)) return lo;
+    if (before(last, t, strict)) return hi;
     let g = lo + Math.floor(((t - first) / (last - first)) * (hi - 1 - lo));
     if (!(g >= lo)) g = lo;
     if (g > hi - 1) g = hi - 1;
     // Gallop outwards from the guess until [a, b) brackets the answer.
     let step = 1;
-    if (before(ts[g]!)) {
+    if (before(ts[g]!, t, strict)) {
       let a = g + 1;
       let b = a + step;
-      while (b < hi && before(ts[b]!)) {
+      while (b < hi && before(ts[b]!, t, strict)) {
         a = b + 1;
         step *= 2;
         b = a + step;
@@ -88,7 +90,7 @@ function search(ts: Float64Array, t: number, lo: number, hi: number, strict: boo
     } else {
       let b = g;
       let a = b - step;
-      while (a > lo && !before(ts[a]!)) {
+      while (a > lo && !before(ts[a]!, t, strict)) {
         b = a;
         step *= 2;
         a = b - step;
@@ -99,7 +101,7 @@ function search(ts: Float64Array, t: number, lo: number, hi: number, strict: boo
   }
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
-    if (before(ts[mid]!)) lo = mid + 1;
+    if (before(ts[mid]!, t, strict)) lo = mid + 1;
     else hi = mid;
   }
   return lo;
