@@ -336,6 +336,7 @@ class Tally {
 }
 
 const STATUS_TALLY = new Tally();
+const UNNAMED: readonly [string, string] = ['', ''];
 
 /** A failing absolute check's status when the baseline is as affected (fleet-wide): a warning. */
 const blamed = (status: Status, fleetWide: boolean): Status => (status === 'fail' && fleetWide ? 'warn' : status);
@@ -404,7 +405,8 @@ function assess(spec: JudgementSpec, m: Measurements, out: Reason[] | undefined)
   if (spec.burnRates?.length && spec.objective !== undefined) {
     const budget = 1 - spec.objective;
     for (const rule of spec.burnRates) {
-      const [longWhat, shortWhat] = ruleLabels(rule);
+      // Named only for reasons: judging alone never reads the names.
+      const [longWhat, shortWhat] = out ? ruleLabels(rule) : UNNAMED;
       const long = t.take(m.errorRatios?.get(rule.longMs), longWhat);
       const short = t.take(m.errorRatios?.get(rule.shortMs), shortWhat);
       if (long === undefined || short === undefined) continue;
