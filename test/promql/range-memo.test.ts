@@ -6,6 +6,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Engine } from '../../src/promql/engine.js';
+import { RangeMemo } from '../../src/promql/eval/range-memo.js';
+import { indexResets } from '../../src/promql/functions/range.js';
 import { labelsFromRecord } from '../../src/storage/labels.js';
 import { MemoryStore } from '../../src/storage/memory.js';
 import type { Queryable } from '../../src/storage/queryable.js';
@@ -110,6 +112,28 @@ test('series merged at the end of a query (delayed name removal) leave the remem
   assert.ok(e.rangeMemo.hits > 0, 'the rate of a_total was recalled');
   // The merge wrote into a copy: a_total's remembered rate is unchanged.
   assert.equal(await plainA(), before);
+});
+
+test('the reset index of views of one buffer, grown as views reach further out, finds the drops of each view', () => {
+  // A counter with drops spread through one buffer, asked for through views in a scattered order.
+  const all = new Float64Array(3000);
+  let v = 0;
+  for (let i = 0; i < all.length; i++) all[i] = v = i % 97 === 0 || i % 251 === 0 ? i % 7 : v + 1 + (i % 3);
+  const memo = new RangeMemo();
+  // Edges on drops (1455 = 15 × 97, 291 = 3 × 97, 2910 = 30 × 97): a grown index must hold the drop
+  // at its old edge, which the first view did not need.
+  const views: [number, number][] = [[1400, 1455], [1455, 2910], [1400, 1500], [291, 1400], [200, 1460], [1450, 1460], [0, 3000], [2900, 3000], [40, 60]];
+  let checked = 0;
+  for (const [a, b] of [...views, ...views.slice().reverse()]) {
+    const view = all.subarray(a, b);
+    const r = memo.resetsOf(view);
+    const want = Array.from(indexResets(view).at);
+    // The view's own drops, as indexResets finds them on the view alone (indexes relative to it).
+    const got = Array.from(r.at).map((j) => j - r.base).filter((j) => j > 0 && j < view.length);
+    assert.equal(got, want, `view ${a}..${b}`);
+    checked += want.length;
+  }
+  assert.ok(checked > 50, `${checked} drops compared`);
 });
 
 test('storage that does not declare its samples immutable is never remembered', async () => {

@@ -7,7 +7,7 @@
  * hold the same samples, so the output over the same window ends is the same.
  */
 
-import { indexResets, NO_RESETS } from '../functions/range.js';
+import { NO_RESETS } from '../functions/range.js';
 import type { ResetIndex } from '../functions/window.js';
 
 /** One series' output over the steps of one call. */
@@ -25,7 +25,7 @@ export interface RangeOutput {
 /** Remembered outputs, keyed by the series' buffers (dropped with them) and the call. */
 export class RangeMemo {
   private readonly byBuffers = new WeakMap<ArrayBufferLike, WeakMap<ArrayBufferLike, Map<string, RangeOutput>>>();
-  private readonly resetsByBuffer = new WeakMap<ArrayBufferLike, ResetIndex>();
+  private readonly resetsByBuffer = new WeakMap<ArrayBufferLike, Coverage>();
   hits = 0;
   misses = 0;
 
@@ -65,13 +65,50 @@ export class RangeMemo {
   }
 
   /**
-   * The reset index of a series' values, made once per buffer: every view of it (the window
-   * cache cuts a series to each query's range) reads the same index from its own offset.
+   * The reset index of a series' values over a buffer it is a view of: every view of the buffer
+   * (the window cache cuts a series to each query's range) reads the same index from its own
+   * offset. The index covers the span of the buffer the views asked for so far, grown at its ends
+   * when a view reaches past them: a block run holds a day, and queries read about half of it.
    */
   resetsOf(vs: Float64Array): ResetIndex {
-    let whole = this.resetsByBuffer.get(vs.buffer);
-    if (!whole) this.resetsByBuffer.set(vs.buffer, (whole = indexResets(new Float64Array(vs.buffer, 0, vs.buffer.byteLength >> 3))));
-    if (whole.at.length === 0) return NO_RESETS;
-    return { at: whole.at, base: vs.byteOffset >> 3 };
+    const v0 = vs.byteOffset >> 3;
+    const v1 = v0 + vs.length;
+    let c = this.resetsByBuffer.get(vs.buffer);
+    if (!c || v0 < c.lo || v1 > c.hi) {
+      const all = new Float64Array(vs.buffer, 0, vs.buffer.byteLength >> 3);
+      c = c ? grownCoverage(c, all, Math.min(v0, c.lo), Math.max(v1, c.hi)) : { at: dropsIn(all, v0, v1), lo: v0, hi: v1 };
+      this.resetsByBuffer.set(vs.buffer, c);
+    }
+    if (c.at.length === 0) return NO_RESETS;
+    return { at: c.at, base: v0 };
   }
 }
+
+/** The drops of a buffer indexed over [lo, hi): every j with lo < j < hi and all[j] < all[j - 1], ascending. */
+interface Coverage {
+  readonly at: Int32Array;
+  readonly lo: number;
+  readonly hi: number;
+}
+
+/** The drops j with lo < j < hi, ascending. */
+function dropsIn(all: Float64Array, lo: number, hi: number): Int32Array {
+  let drops: number[] | undefined;
+  for (let j = lo + 1; j < hi; j++) if (all[j]! < all[j - 1]!) (drops ??= []).push(j);
+  return drops ? Int32Array.from(drops) : NO_DROPS;
+}
+
+/** A coverage grown to [lo, hi) (which holds it): only the parts outside it are read. */
+function grownCoverage(c: Coverage, all: Float64Array, lo: number, hi: number): Coverage {
+  // Drops in (lo, c.lo] on the left, (c.hi - 1, hi) on the right: the pairs the old span lacked.
+  const left = lo < c.lo ? dropsIn(all, lo, c.lo + 1) : NO_DROPS;
+  const right = hi > c.hi ? dropsIn(all, c.hi - 1, hi) : NO_DROPS;
+  if (left.length === 0 && right.length === 0) return { at: c.at, lo, hi };
+  const at = new Int32Array(left.length + c.at.length + right.length);
+  at.set(left, 0);
+  at.set(c.at, left.length);
+  at.set(right, left.length + c.at.length);
+  return { at, lo, hi };
+}
+
+const NO_DROPS = new Int32Array(0);
