@@ -199,11 +199,11 @@ function rangeCall(ev: Evaluator, e: Call, m: MatrixValue, scalars: (Float64Arra
   const isRate = e.func === 'rate';
   const fill = extrapolated
     ? (rs: RangeSeries, resets: ResetIndex | undefined, values: Float64Array, present: Uint8Array) => extrapolatedRateSeries(rs.ts, rs.vs, resets, ends, m.range, checkCounter, isRate, values, present)
-    : (rs: RangeSeries, resets: ResetIndex | undefined, values: Float64Array, present: Uint8Array) => {
+    : (rs: RangeSeries, _resets: ResetIndex | undefined, values: Float64Array, present: Uint8Array) => {
         const ts = rs.ts;
         const len = ts.length;
-        // Every field present from the start (resets too): one object shape for the kernels.
-        const w: Window = { ts, vs: rs.vs, lo: 0, hi: 0, start: 0, end: 0, range: m.range, resets };
+        // One window per series, moved from step to step.
+        const w: Window = { ts, vs: rs.vs, lo: 0, hi: 0, start: 0, end: 0, range: m.range };
         let lo = 0;
         let hi = 0;
         let read = 0;

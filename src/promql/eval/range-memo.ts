@@ -7,7 +7,7 @@
  * hold the same samples, so the output over the same window ends is the same.
  */
 
-import { NO_RESETS } from '../functions/range.js';
+import { dropsIn, NO_RESETS } from '../functions/range.js';
 import type { ResetIndex } from '../functions/window.js';
 
 /** One series' output over the steps of one call. */
@@ -91,18 +91,11 @@ interface Coverage {
   readonly hi: number;
 }
 
-/** The drops j with lo < j < hi, ascending. */
-function dropsIn(all: Float64Array, lo: number, hi: number): Int32Array {
-  let drops: number[] | undefined;
-  for (let j = lo + 1; j < hi; j++) if (all[j]! < all[j - 1]!) (drops ??= []).push(j);
-  return drops ? Int32Array.from(drops) : NO_DROPS;
-}
-
 /** A coverage grown to [lo, hi) (which holds it): only the parts outside it are read. */
 function grownCoverage(c: Coverage, all: Float64Array, lo: number, hi: number): Coverage {
   // Drops in (lo, c.lo] on the left, (c.hi - 1, hi) on the right: the pairs the old span lacked.
-  const left = lo < c.lo ? dropsIn(all, lo, c.lo + 1) : NO_DROPS;
-  const right = hi > c.hi ? dropsIn(all, c.hi - 1, hi) : NO_DROPS;
+  const left = lo < c.lo ? dropsIn(all, lo, c.lo + 1) : NONE;
+  const right = hi > c.hi ? dropsIn(all, c.hi - 1, hi) : NONE;
   if (left.length === 0 && right.length === 0) return { at: c.at, lo, hi };
   const at = new Int32Array(left.length + c.at.length + right.length);
   at.set(left, 0);
@@ -111,4 +104,4 @@ function grownCoverage(c: Coverage, all: Float64Array, lo: number, hi: number): 
   return { at, lo, hi };
 }
 
-const NO_DROPS = new Int32Array(0);
+const NONE = new Int32Array(0);

@@ -41,17 +41,7 @@ export function durationSeconds(ms: number): number {
 function extrapolatedRate(w: Window, isCounter: boolean, isRate: boolean, out: Float64Array, i: number): boolean {
   const { ts, vs, lo, hi } = w;
   if (hi - lo < 2) return false;
-  let result = vs[hi - 1]! - vs[lo]!;
-  // Most windows hold no reset, and the others a few: an index of the series' resets (made from
-  // the third step of a range query on) finds them without scanning the window.
-  if (isCounter) {
-    const r = resetIndex(w);
-    if (r === undefined) result += scannedResets(vs, lo, hi);
-    else if (r.at.length > 0) {
-      const k = firstDropFrom(r.at, r.base + lo + 1);
-      result += indexedResets(vs, r, k, hi);
-    }
-  }
+  const result = vs[hi - 1]! - vs[lo]! + (isCounter ? scannedResets(vs, lo, hi) : 0);
   out[i] = extrapolate(ts[lo]!, ts[hi - 1]!, vs[lo]!, result, hi - lo, w.start, w.end, isCounter, isRate, w.range);
   return true;
 }
@@ -116,18 +106,6 @@ function scannedResets(vs: Float64Array, lo: number, hi: number): number {
   return add;
 }
 
-/** The first entry of `at` (ascending) at or after `from`. */
-function firstDropFrom(at: Int32Array, from: number): number {
-  let k = 0;
-  let top = at.length;
-  while (k < top) {
-    const mid = (k + top) >>> 1;
-    if (at[mid]! < from) k = mid + 1;
-    else top = mid;
-  }
-  return k;
-}
-
 /**
  * The values lost at the indexed drops from at[k] up to window index hi - 1, added one by one in
  * Prometheus's order (so that sums stay bit-identical to its scan).
@@ -164,38 +142,24 @@ function extrapolate(firstT: number, lastT: number, first: number, result: numbe
   return result * factor;
 }
 
-/**
- * The series' drops (vs[i] < vs[i-1]), indexed, or undefined for "not indexed: scan". A window
- * asked once or twice (an instant query) is scanned; from the third step of a range query over
- * the same series on, the index answers in O(resets in the window) instead of O(window).
- */
-function resetIndex(w: Window): ResetIndex | undefined {
-  const c = w.resets;
-  if (c === undefined || typeof c === 'number') {
-    if ((c ?? 0) < 2) {
-      w.resets = (c ?? 0) + 1;
-      return undefined;
-    }
-    return (w.resets = indexResets(w.vs));
-  }
-  return c;
-}
-
 /** The index of a series without drops: most counters, most of the time. */
 export const NO_RESETS: ResetIndex = { at: new Int32Array(0), base: 0 };
 
 /** The drops of a series' values, indexed: the indexes j where vs[j] < vs[j-1], ascending. */
 export function indexResets(vs: Float64Array): ResetIndex {
-  // One read of each value; drops are few, so they are gathered in a plain array first.
-  let drops: number[] | undefined;
-  let prev = vs.length > 0 ? vs[0]! : 0;
-  for (let i = 1; i < vs.length; i++) {
-    const v = vs[i]!;
-    if (v < prev) (drops ??= []).push(i);
-    prev = v;
-  }
-  return drops ? { at: Int32Array.from(drops), base: 0 } : NO_RESETS;
+  const at = dropsIn(vs, 0, vs.length);
+  return at.length > 0 ? { at, base: 0 } : NO_RESETS;
 }
+
+/** The indexes j with lo < j < hi where vs[j] < vs[j-1], ascending. */
+export function dropsIn(vs: Float64Array, lo: number, hi: number): Int32Array {
+  // Drops are few, so they are gathered in a plain array first.
+  let drops: number[] | undefined;
+  for (let j = lo + 1; j < hi; j++) if (vs[j]! < vs[j - 1]!) (drops ??= []).push(j);
+  return drops ? Int32Array.from(drops) : NO_DROPS;
+}
+
+const NO_DROPS = new Int32Array(0);
 
 /** irate and idelta (Prometheus's instantValue): the last two samples only; a drop counts as a reset for irate. */
 function instantValue(w: Window, isRate: boolean): number | undefined {
@@ -484,12 +448,9 @@ export const RANGE_FUNCTIONS: ReadonlyMap<string, RangeFunction> = new Map<strin
  */
 export type RangeKernel = (w: Window, args: readonly number[], out: Float64Array, i: number) => boolean;
 
-/** RANGE_FUNCTIONS in the evaluator's form: rate, increase and delta natively, the rest adapted. */
+/** RANGE_FUNCTIONS in the evaluator's form (rate, increase and delta of a range query run as extrapolatedRateSeries instead). */
 export const RANGE_KERNELS: ReadonlyMap<string, RangeKernel> = new Map(
   [...RANGE_FUNCTIONS].map(([name, f]): [string, RangeKernel] => {
-    if (name === 'rate') return [name, (w, _a, out, i) => extrapolatedRate(w, true, true, out, i)];
-    if (name === 'increase') return [name, (w, _a, out, i) => extrapolatedRate(w, true, false, out, i)];
-    if (name === 'delta') return [name, (w, _a, out, i) => extrapolatedRate(w, false, false, out, i)];
     return [
       name,
       (w, args, out, i) => {

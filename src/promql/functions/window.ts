@@ -14,17 +14,12 @@ export interface Window {
   end: number;
   /** The range written in the query (for a subquery, its range), ms. */
   range: number;
-  /**
-   * Scratch of the functions across the steps of one series (the evaluator reuses one Window
-   * per series): how often rate was asked, then the index of its resets.
-   */
-  resets?: number | ResetIndex;
 }
 
 /**
  * Where a series' values drop (counter resets), over arrays the window's are views of: `at`
  * holds, ascending, each index j where values[j] < values[j-1]; the window's index i is index
- * i + base there. (An index of a whole buffer serves every view of it.)
+ * i + base there. (One index over a buffer serves every view of it that it covers.)
  */
 export interface ResetIndex {
   readonly at: Int32Array;
