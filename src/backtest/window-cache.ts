@@ -122,20 +122,17 @@ export class WindowCache implements Queryable {
   async select(req: SelectRequest, signal?: AbortSignal): Promise<SelectResult> {
     if (req.labelsOnly) return this.inner.select(req, signal);
     this.stats.selects++;
-    const { mk, first, last, filter, fk } = this.request(req);
+    const { keys, first, last, filter, fk } = this.request(req);
     // Blocks already held (a prefetched query's, always) are served at once; otherwise the
     // select waits for them, or for its signal.
     let got: Block[] = [];
-    for (let b = first; b <= last; b++) {
-      const h = this.held.get(`${mk}|${b}`);
+    for (const k of keys) {
+      const h = this.held.get(k);
       if (!h) break;
       got.push(h);
     }
-    if (got.length !== last - first + 1) {
-      const wanted: Promise<Block>[] = [];
-      for (let b = first; b <= last; b++) wanted.push(this.blocks.get(`${mk}|${b}`)!);
-      got = await untilAborted(Promise.all(wanted), signal);
-    } else if (signal?.aborted) throw signal.reason;
+    if (got.length !== keys.length) got = await untilAborted(Promise.all(keys.map((k) => this.blocks.get(k)!)), signal);
+    else if (signal?.aborted) throw signal.reason;
     this.evict();
     if (got.length === 1) return { series: cut(matching(got[0]!, filter, fk), req.mint, req.maxt) };
     // Series joined across blocks are kept with the first block (and counted in its size): the
@@ -147,7 +144,7 @@ export class WindowCache implements Queryable {
       joined = assemble(got.map((b) => matching(b, filter, fk)));
       memo.set(jk, joined);
       const n = joined.reduce((a, x) => a + x.timestamps.length, 0);
-      const k0 = `${mk}|${first}`;
+      const k0 = keys[0]!;
       if (this.sizes.has(k0)) {
         this.sizes.set(k0, this.sizes.get(k0)! + n);
         this.stats.samplesHeld += n;
@@ -162,22 +159,20 @@ export class WindowCache implements Queryable {
    */
   prefetch(req: SelectRequest): Promise<void> {
     if (req.labelsOnly) return HELD;
-    const { mk, first, last } = this.request(req);
-    const wanted: Promise<Block>[] = [];
-    for (let b = first; b <= last; b++) wanted.push(this.blocks.get(`${mk}|${b}`)!);
-    return Promise.all(wanted).then(NOTHING, NOTHING);
+    return Promise.all(this.request(req).keys.map((k) => this.blocks.get(k)!)).then(NOTHING, NOTHING);
   }
 
   /**
-   * The metric matcher (if any), fetch key and block span of a select, with its missing blocks
-   * put on their way. Blocks asked for again move to the back of the eviction order.
+   * The plan, block span and block keys of a select, with its missing blocks put on their way. Blocks asked for again move to the back of the eviction order.
    */
-  private request(req: SelectRequest): SelectPlan & { first: number; last: number } {
+  private request(req: SelectRequest): SelectPlan & { first: number; last: number; keys: string[] } {
     const { fetchMatchers, mk, filter, fk } = planOf(req.matchers);
     const first = Math.floor(req.mint / this.blockMs);
     const last = Math.floor(req.maxt / this.blockMs);
+    const keys: string[] = [];
     for (let b = first; b <= last; b++) {
       const k = `${mk}|${b}`;
+      keys.push(k);
       const hit = this.blocks.get(k);
       if (hit) {
         // Least recently used goes first: re-insert on use.
@@ -196,7 +191,7 @@ export class WindowCache implements Queryable {
       this.flushing = true;
       setImmediate(() => this.fetchWanted());
     }
-    return { fetchMatchers, mk, filter, fk, first, last };
+    return { fetchMatchers, mk, filter, fk, first, last, keys };
   }
 
   /**

@@ -85,6 +85,7 @@ export interface JudgementSpec {
  */
 export type Samples = ArrayLike<number> | SampleSpan;
 
+/** Samples values[from .. to) of a longer run. */
 export interface SampleSpan {
   readonly values: ArrayLike<number>;
   readonly from: number;

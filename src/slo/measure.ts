@@ -108,6 +108,11 @@ function buildTrafficExpr(spec: SloSpec, scope: Scope): Expr | undefined {
   return applyScope(parsedFor(spec, `(${fillWindow(spec.sli.total, spec.windowMs)}) * ${spec.windowMs / 1000}`), scope);
 }
 
+/** The windows of a spec's burn-rate rules, each once, ms. */
+function burnWindows(spec: SloSpec): number[] {
+  return [...new Set((spec.judgement.burnRates ?? []).flatMap((r) => [r.longMs, r.shortMs]))];
+}
+
 /**
  * Every expression the measurements of a spec over `scopes` query (the SLI per scope, each
  * burn-rate window, the traffic): what a reader ahead needs to fetch.
@@ -116,7 +121,7 @@ export function measuredExprs(spec: SloSpec, scopes: Scopes): Expr[] {
   const j = spec.judgement;
   const out = [sliExpr(spec, spec.windowMs, scopes.release)];
   if (scopes.baseline && j.comparison) out.push(sliExpr(spec, spec.windowMs, scopes.baseline));
-  for (const r of j.burnRates ?? []) out.push(sliExpr(spec, r.longMs, scopes.release), sliExpr(spec, r.shortMs, scopes.release));
+  for (const w of burnWindows(spec)) out.push(sliExpr(spec, w, scopes.release));
   const te = j.minTraffic !== undefined ? trafficExpr(spec, scopes.release) : undefined;
   if (te) out.push(te);
   return [...new Set(out)];
@@ -166,7 +171,7 @@ export async function measure(spec: SloSpec, scopes: Scopes, t: number, q: Query
     jobs.push(measured('the baseline SLI', () => q.instant(sliExpr(spec, spec.windowMs, scopes.baseline!), t)).then((x) => (m.baseline = x)));
   }
   if (j.burnRates?.length) {
-    const windows = [...new Set(j.burnRates.flatMap((r) => [r.longMs, r.shortMs]))];
+    const windows = burnWindows(spec);
     const ratios = new Map<number, Measured>();
     m.errorRatios = ratios;
     for (const w of windows) jobs.push(measured(`the error ratio over ${w / 1000}s`, () => q.instant(sliExpr(spec, w, scopes.release), t)).then((x) => ratios.set(w, x)));
@@ -217,7 +222,7 @@ export async function measureMany(spec: SloSpec, scopes: Scopes, times: readonly
     const column = async (what: string, e: Expr) => columnOf(what, await q.range(e, t0, tN, step), times);
     const sli = column('the SLI', sliExpr(spec, spec.windowMs, scopes.release));
     const base = scopes.baseline && j.comparison ? column('the baseline SLI', sliExpr(spec, spec.windowMs, scopes.baseline)) : undefined;
-    const windows = j.burnRates?.length ? [...new Set(j.burnRates.flatMap((r) => [r.longMs, r.shortMs]))] : [];
+    const windows = burnWindows(spec);
     const ratios = windows.map((w) => column(`the error ratio over ${w / 1000}s`, sliExpr(spec, w, scopes.release)));
     const te = j.minTraffic !== undefined ? trafficExpr(spec, scopes.release) : undefined;
     const traffic = te ? column('the traffic', te) : undefined;

@@ -84,6 +84,10 @@ export class Stage {
       const m = ms[i]!;
       const prev = s.evaluations[s.evaluations.length - 1];
       const ev = new Judged(t, judge(s.spec.judgement, m), num(m.sli), num(m.baseline));
+      if (this.o.keepReasons === 'latest' && prev) {
+        if (prev instanceof Judged) prev.forget();
+        else (prev as { reasons: StageEvaluation['reasons'] }).reasons = NO_REASONS;
+      }
       // The summary reads back only over a run of failures, errors or missing data: before a
       // change of status, or under a passing one, nothing earlier is read again.
       if (this.o.keepReasons === 'latest' && prev && (ev.status !== prev.status || ev.status === 'pass' || ev.status === 'warn')) {
@@ -92,10 +96,6 @@ export class Stage {
         if (s.evaluations.length > 1) s.evaluations.length = 1;
         s.evaluations[0] = ev;
       } else s.evaluations.push(ev);
-      if (this.o.keepReasons === 'latest' && prev) {
-        if (prev instanceof Judged) prev.forget();
-        else (prev as { reasons: StageEvaluation['reasons'] }).reasons = NO_REASONS;
-      }
       const limits = this.o.oneShot ? ONE_SHOT : s.spec.evaluation;
       s.summary = summarizeRun(limits, s.evaluations, this.o.startedAt, t);
     });
