@@ -281,20 +281,28 @@ class EvaluationLog {
   reserve(more: number): void {
     const size = this.n + more;
     if (size <= this.at.length) return;
-    const grown = <A extends Float64Array | Uint16Array | Uint8Array>(x: A): A => {
-      const y = new (x.constructor as new (n: number) => A)(size);
+    // Every column in one buffer: a typed array of its own each costs an allocation per stage.
+    const f64 = 1 + 2 * this.cols.length;
+    const u8 = 1 + 3 * this.cols.length;
+    const buf = new ArrayBuffer(size * (8 * f64 + 2 + u8));
+    let off = 0;
+    const grown = <A extends Float64Array | Uint16Array | Uint8Array>(x: A, make: new (b: ArrayBuffer, o: number, n: number) => A): A => {
+      const y = new make(buf, off, size);
+      off += size * y.BYTES_PER_ELEMENT;
       y.set(x.subarray(0, this.n));
       return y;
     };
-    this.at = grown(this.at);
-    this.stage = grown(this.stage);
-    this.verdict = grown(this.verdict);
+    this.at = grown(this.at, Float64Array);
     for (const c of this.cols) {
-      c.status = grown(c.status);
-      c.sli = grown(c.sli);
-      c.hasSli = grown(c.hasSli);
-      c.base = grown(c.base);
-      c.hasBase = grown(c.hasBase);
+      c.sli = grown(c.sli, Float64Array);
+      c.base = grown(c.base, Float64Array);
+    }
+    this.stage = grown(this.stage, Uint16Array);
+    this.verdict = grown(this.verdict, Uint8Array);
+    for (const c of this.cols) {
+      c.status = grown(c.status, Uint8Array);
+      c.hasSli = grown(c.hasSli, Uint8Array);
+      c.hasBase = grown(c.hasBase, Uint8Array);
     }
   }
 

@@ -10,9 +10,11 @@
  * scopes would otherwise read the metric once per scope (the benchmark measured 30x the bytes).
  * Selects without a metric name are cached by their full set of matchers. Blocks asked for
  * during one turn of the event loop (a stage's queries ask at once) are read together, each run
- * of contiguous blocks with one select, so that a series spanning blocks lies in one buffer. A
- * query's signal ends its wait, not the read, which other queries share. Kept blocks are bounded
- * by a sample budget, least recently used first out.
+ * of contiguous blocks with one select, so that a series spanning blocks lies in one buffer: a
+ * select inside one such read is cut from its series, filtered once per read rather than per
+ * block; only blocks read apart are joined. A select whose blocks are held is answered at once
+ * (`selectHeld`). A query's signal ends its wait, not the read, which other queries share. Kept
+ * blocks are bounded by a sample budget, least recently used first out.
  */
 
 import { compareLabels } from '../storage/labels.js';
@@ -44,18 +46,24 @@ export interface WindowCacheStats {
   samplesHeld: number;
 }
 
-interface Block {
+/** Series with their filter memo and label postings: a block, or the run of blocks one select read. */
+interface Indexed {
   readonly series: readonly Series[];
+  /** The series matching each filter asked of it (a scope is asked for again and again). */
+  readonly filtered: Map<string, readonly Series[]>;
+  /** Per label name, the series holding each value, in order (made when first asked). */
+  readonly postings: Map<string, Map<string, Series[]>>;
+}
+
+interface Block extends Indexed {
   readonly samples: number;
-  /** The series matching each filter asked of this block (a scope is asked for again and again). */
-  readonly filtered?: Map<string, readonly Series[]>;
-  /** Per label name, the series holding each value, in the block's order (made when first asked). */
-  readonly postings?: Map<string, Map<string, Series[]>>;
+  /** Every series of the select that read this block, whole: a select inside one run is cut from it. */
+  readonly run: Indexed;
 }
 
 /** The block's series with `name`=`value`, in order, from an index of that label made once. */
-function posting(b: Block, name: string, value: string): readonly Series[] {
-  let byValue = b.postings!.get(name);
+function posting(b: Indexed, name: string, value: string): readonly Series[] {
+  let byValue = b.postings.get(name);
   if (!byValue) {
     byValue = new Map();
     for (const s of b.series) {
@@ -65,7 +73,7 @@ function posting(b: Block, name: string, value: string): readonly Series[] {
       if (list) list.push(s);
       else byValue.set(l.value, [s]);
     }
-    b.postings!.set(name, byValue);
+    b.postings.set(name, byValue);
   }
   return byValue.get(value) ?? [];
 }
@@ -75,9 +83,9 @@ function posting(b: Block, name: string, value: string): readonly Series[] {
  * so the shortest of their postings is filtered, not the whole metric: a block of thousands of
  * series is asked for by every scope of a batch.
  */
-function matching(b: Block, filter: readonly LabelMatcher[], key: string): readonly Series[] {
+function matching(b: Indexed, filter: readonly LabelMatcher[], key: string): readonly Series[] {
   if (filter.length === 0) return b.series;
-  const memo = b.filtered!;
+  const memo = b.filtered;
   let out = memo.get(key);
   if (out) return out;
   let candidates = b.series;
@@ -121,24 +129,42 @@ export class WindowCache implements Queryable {
 
   async select(req: SelectRequest, signal?: AbortSignal): Promise<SelectResult> {
     if (req.labelsOnly) return this.inner.select(req, signal);
-    this.stats.selects++;
-    const { keys, first, last, filter, fk } = this.request(req);
-    // Blocks already held (a prefetched query's, always) are served at once; otherwise the
-    // select waits for them, or for its signal.
-    let got: Block[] = [];
-    for (const k of keys) {
+    const held = this.selectHeld(req);
+    if (held) {
+      if (signal?.aborted) throw signal.reason;
+      return held;
+    }
+    const span = this.span(req);
+    this.request(span);
+    const got = await untilAborted(Promise.all(span.keys.map((k) => this.blocks.get(k)!)), signal);
+    return this.serve(req, span, got);
+  }
+
+  /** The answer to a select whose blocks are all held (a prefetched query's, always), else undefined; nothing is read. */
+  selectHeld(req: SelectRequest): SelectResult | undefined {
+    if (req.labelsOnly) return undefined;
+    const span = this.span(req);
+    const got: Block[] = [];
+    for (const k of span.keys) {
       const h = this.held.get(k);
-      if (!h) break;
+      if (!h) return undefined;
       got.push(h);
     }
-    if (got.length !== keys.length) got = await untilAborted(Promise.all(keys.map((k) => this.blocks.get(k)!)), signal);
-    else if (signal?.aborted) throw signal.reason;
+    this.request(span);
+    return this.serve(req, span, got);
+  }
+
+  /** A select's answer from its blocks. */
+  private serve(req: SelectRequest, { keys, first, last, filter, fk }: Span, got: readonly Block[]): SelectResult {
+    this.stats.selects++;
     this.evict();
-    if (got.length === 1) return { series: cut(matching(got[0]!, filter, fk), req.mint, req.maxt) };
-    // Series joined across blocks are kept with the first block (and counted in its size): the
+    // Blocks that one select read together are cut from that select's whole series: no joining.
+    const run = got[0]!.run;
+    if (got.every((b) => b.run === run)) return { series: cut(matching(run, filter, fk), req.mint, req.maxt) };
+    // Blocks read apart are joined, and kept with the first block (and counted in its size): the
     // same scope over the same blocks is asked for by every chunk of every expression.
     const jk = `join|${last - first}|${fk}`;
-    const memo = got[0]!.filtered!;
+    const memo = got[0]!.filtered;
     let joined = memo.get(jk);
     if (!joined) {
       joined = assemble(got.map((b) => matching(b, filter, fk)));
@@ -159,20 +185,25 @@ export class WindowCache implements Queryable {
    */
   prefetch(req: SelectRequest): Promise<void> {
     if (req.labelsOnly) return HELD;
-    return Promise.all(this.request(req).keys.map((k) => this.blocks.get(k)!)).then(NOTHING, NOTHING);
+    const span = this.span(req);
+    this.request(span);
+    return Promise.all(span.keys.map((k) => this.blocks.get(k)!)).then(NOTHING, NOTHING);
   }
 
-  /**
-   * The plan, block span and block keys of a select, with its missing blocks put on their way. Blocks asked for again move to the back of the eviction order.
-   */
-  private request(req: SelectRequest): SelectPlan & { first: number; last: number; keys: string[] } {
-    const { fetchMatchers, mk, filter, fk } = planOf(req.matchers);
+  /** The plan, block numbers and block keys of a select. */
+  private span(req: SelectRequest): Span {
+    const plan = planOf(req.matchers);
     const first = Math.floor(req.mint / this.blockMs);
     const last = Math.floor(req.maxt / this.blockMs);
     const keys: string[] = [];
-    for (let b = first; b <= last; b++) {
-      const k = `${mk}|${b}`;
-      keys.push(k);
+    for (let b = first; b <= last; b++) keys.push(`${plan.mk}|${b}`);
+    return { ...plan, first, last, keys };
+  }
+
+  /** Puts a select's missing blocks on their way; blocks asked for again move to the back of the eviction order. */
+  private request({ fetchMatchers, mk, first, keys }: Span): void {
+    for (let i = 0; i < keys.length; i++) {
+      const k = keys[i]!;
       const hit = this.blocks.get(k);
       if (hit) {
         // Least recently used goes first: re-insert on use.
@@ -185,13 +216,12 @@ export class WindowCache implements Queryable {
       if (!w) this.wanted.set(mk, (w = { matchers: fetchMatchers, blocks: new Map() }));
       let settle!: { resolve: (b: Block) => void; reject: (e: unknown) => void };
       this.remember(k, new Promise<Block>((resolve, reject) => (settle = { resolve, reject })));
-      w.blocks.set(b, settle);
+      w.blocks.set(first + i, settle);
     }
     if (this.wanted.size > 0 && !this.flushing) {
       this.flushing = true;
       setImmediate(() => this.fetchWanted());
     }
-    return { fetchMatchers, mk, filter, fk, first, last, keys };
   }
 
   /**
@@ -243,11 +273,14 @@ export class WindowCache implements Queryable {
     this.stats.bytesRead += r.stats?.bytesRead ?? 0;
     this.onFetch?.(req, r.stats?.bytesRead ?? 0);
     if (r.warnings?.length) throw new Error(r.warnings.join('; '));
-    const out: { series: Series[]; samples: number; filtered: Map<string, readonly Series[]>; postings: Map<string, Map<string, Series[]>> }[] = [];
-    for (let b = first; b <= last; b++) out.push({ series: [], samples: 0, filtered: new Map(), postings: new Map() });
+    const whole: Series[] = [];
+    const run: Indexed = { series: whole, filtered: new Map(), postings: new Map() };
+    const out: { series: Series[]; samples: number; filtered: Map<string, readonly Series[]>; postings: Map<string, Map<string, Series[]>>; run: Indexed }[] = [];
+    for (let b = first; b <= last; b++) out.push({ series: [], samples: 0, filtered: new Map(), postings: new Map(), run });
     for (const s of r.series) {
       // Looked for once here, so that no query of the batch scans the series for staleness again.
       const clean = s.mayHaveStale === false || !hasStale(s.values);
+      whole.push(piece(s, s.timestamps, s.values, clean));
       let a = 0;
       for (let b = first; b <= last; b++) {
         const end = upperBound(s.timestamps, (b + 1) * this.blockMs - 1, a);
@@ -322,6 +355,9 @@ interface SelectPlan {
   readonly filter: readonly LabelMatcher[];
   readonly fk: string;
 }
+
+/** A select's plan with its blocks: numbers first..last, keys in order. */
+type Span = SelectPlan & { readonly first: number; readonly last: number; readonly keys: readonly string[] };
 
 /** Plans by matchers: a query's selectors are the same arrays at every select (expressions are parsed once). */
 const plans = new WeakMap<readonly LabelMatcher[], SelectPlan>();

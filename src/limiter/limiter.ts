@@ -107,6 +107,7 @@ interface Waiter {
   resolve: (p: Permit) => void;
   reject: (e: Error) => void;
   timer: unknown;
+  admitted: boolean;
 }
 
 export interface LimiterDeps {
@@ -185,7 +186,12 @@ export class AdaptiveLimiter {
       throw this.reject(priority, 'queue_full', `hmd limiter: ${priority} queue full (${q.length} waiting); the backend is at capacity, retry later`);
     }
     return new Promise<Permit>((resolve, reject) => {
-      const w: Waiter = { resolve, reject, timer: undefined };
+      const w: Waiter = { resolve, reject, timer: undefined, admitted: false };
+      q.push(w);
+      this.metrics?.queued.set({ class: priority }, q.length);
+      this.pump();
+      // A request admitted at once (the usual case below capacity) has no deadline to keep.
+      if (w.admitted) return;
       w.timer = this.clock.setTimeout(() => {
         const i = q.indexOf(w);
         if (i < 0) return;
@@ -193,9 +199,6 @@ export class AdaptiveLimiter {
         this.metrics?.queued.set({ class: priority }, q.length);
         reject(this.reject(priority, 'wait_timeout', `hmd limiter: ${priority} request waited ${co.maxWaitMs} ms without a slot; the backend is at capacity, retry later`));
       }, co.maxWaitMs);
-      q.push(w);
-      this.metrics?.queued.set({ class: priority }, q.length);
-      this.pump();
     });
   }
 
@@ -253,7 +256,8 @@ export class AdaptiveLimiter {
 
   private admit(p: Priority): void {
     const w = this.queues[p].shift()!;
-    this.clock.clearTimeout(w.timer);
+    w.admitted = true;
+    if (w.timer !== undefined) this.clock.clearTimeout(w.timer);
     this.inFlight++;
     this.inFlightBy[p]++;
     this.counts.admitted++;

@@ -53,6 +53,11 @@ export interface Queryable {
    * query can so wait for its data before it takes a turn of a limiter, not while holding one.
    */
   prefetch?(req: SelectRequest): Promise<void>;
+  /**
+   * The answer to `select(req)` when it is in memory now, else undefined (then `select` reads).
+   * A cache answers most of a batch's selects so: no promise, timer or signal per select.
+   */
+  selectHeld?(req: SelectRequest): SelectResult | undefined;
   labelNames?(matchers: readonly LabelMatcher[], mint: number, maxt: number): Promise<string[]>;
   labelValues?(name: string, matchers: readonly LabelMatcher[], mint: number, maxt: number): Promise<string[]>;
   close?(): Promise<void>;

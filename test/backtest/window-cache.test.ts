@@ -193,13 +193,53 @@ S('a prefetch puts the blocks of a query on their way once; the query then reads
   assert.ok(asked[1]!.mint <= start - 5 * 60_000 && asked[1]!.maxt >= end, 'the blocks cover the range the query selects');
   await ready;
   assert.ok(cache.stats.samplesHeld > 0, 'settled once the blocks are held');
+  // Held: the engine takes the answers at once, without a select (no promise, timer or signal).
+  let waited = 0;
+  const select = cache.select.bind(cache);
+  cache.select = (req, signal) => (waited++, select(req, signal));
   const r = await engine.rangeQuery(cache, expr, start, end, step);
   assert.is(asked.length, 2, 'the query reads nothing more');
+  assert.is(waited, 0, 'no select waited');
   const direct = await engine.rangeQuery(inner, expr, start, end, step);
   assert.equal(r.value, direct.value);
   // Storage that cannot read ahead is left alone: nothing is selected from it.
   await engine.prefetch(counting, expr, start, end, step);
   assert.is(asked.length, 2);
+});
+
+S('held selects are answered at once without reading; blocks read apart are joined, blocks read together are cut from one read', async () => {
+  const fetches: SelectRequest[] = [];
+  const plain = new ParquetQueryable(openObjectStore(DATA));
+  const cache = new WindowCache(new ParquetQueryable(openObjectStore(DATA)), { onFetch: (r) => void fetches.push(r) });
+  const m = [name('http_requests_total'), matcher('=', 'datacenter', 'dc3'), matcher('=~', 'code', '5..')];
+  const early = { matchers: m, mint: DAY0 + 2 * H, maxt: DAY0 + 15 * H };
+  // Nothing held: no answer, and nothing put on its way, even after the turn ends.
+  assert.is(cache.selectHeld(early), undefined);
+  await new Promise((r) => setImmediate(r));
+  assert.is(fetches.length, 0);
+  assert.is(cache.stats.blocksHit + cache.stats.blocksFetched, 0);
+  // Blocks 0 and 1 read together; then block 2 alone.
+  await cache.select(early);
+  await cache.select({ matchers: m, mint: DAY0 + 17 * H, maxt: DAY0 + 20 * H });
+  assert.is(fetches.length, 2);
+  const across = { matchers: m, mint: DAY0 + 7 * H, maxt: DAY0 + 19 * H };
+  const held = cache.selectHeld(across);
+  assert.ok(held, 'blocks 0..2 are held');
+  const plainAnswer = await answer(plain, across);
+  assert.ok(plainAnswer.length > 0);
+  assert.equal(await answer({ select: async () => held! }, across), plainAnswer);
+  assert.equal(await answer(cache, across), plainAnswer);
+  assert.is(fetches.length, 2, 'held: nothing read');
+  // Across the two reads a series is a copy; inside the one read, a view of its buffer.
+  const inside = cache.selectHeld({ matchers: m, mint: DAY0 + 7 * H, maxt: DAY0 + 9 * H })!;
+  assert.equal(await answer({ select: async () => inside }, { matchers: m, mint: DAY0 + 7 * H, maxt: DAY0 + 9 * H }), await answer(plain, { matchers: m, mint: DAY0 + 7 * H, maxt: DAY0 + 9 * H }));
+  const whole = (await cache.select(early)).series;
+  for (const s of inside.series) {
+    const w = whole.find((x) => labelsKey(x.labels) === labelsKey(s.labels))!;
+    assert.ok(w.values.buffer === s.values.buffer, 'inside one read: a view');
+    const j = held.series.find((x) => labelsKey(x.labels) === labelsKey(s.labels))!;
+    assert.ok(j.values.buffer !== s.values.buffer, 'across two reads: joined into a copy');
+  }
 });
 
 S.run();

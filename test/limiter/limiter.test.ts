@@ -146,6 +146,40 @@ S('a full queue rejects at once with a clear error; a long wait is rejected at i
   assert.equal(l.counts.rejected, 3);
 });
 
+S('a request admitted at once arms no deadline; one that waits arms one, cleared when it is admitted', async () => {
+  const clock = new FakeClock();
+  // Deadlines are the timers of maxWaitMs (the minimum rate keeps a timer of its own).
+  const deadlines = new Set<unknown>();
+  let armed = 0;
+  let cleared = 0;
+  const counting = {
+    now: () => clock.now(),
+    setTimeout: (fn: () => void, ms: number) => {
+      const h = clock.setTimeout(fn, ms);
+      if (ms === 5000) (armed++, deadlines.add(h));
+      return h;
+    },
+    clearTimeout: (h: unknown) => {
+      if (deadlines.has(h)) cleared++;
+      clock.clearTimeout(h);
+    },
+  };
+  const l = new AdaptiveLimiter(
+    { minRatePerSec: 0.001, window: { initialLimit: 1, minLimit: 1, maxLimit: 1 }, classes: { batch: { maxQueue: 4, maxWaitMs: 5000, jitterMs: 0, minShare: 0.1, maxShare: 1 } } },
+    { clock: counting },
+  );
+  const first = await l.acquire('batch');
+  assert.is(armed, 0, 'admitted at once: no timer');
+  const second = l.acquire('batch');
+  assert.is(armed, 1, 'waiting: its deadline is armed');
+  first.release('success');
+  (await second).release('success');
+  assert.is(cleared, 1, 'admitted: its deadline is cleared');
+  await clock.runUntil(10_000);
+  assert.is(l.counts.rejected, 0, 'the cleared deadline never fires');
+  assert.is(l.counts.admitted, 2);
+});
+
 S('errors: 429/502/503/504 and timeouts are retryable overload, 422 and 400 neutral, other 5xx overload', () => {
   assert.equal(classifyError({ status: 429, retryAfterMs: 2000 }), { outcome: 'overload', retryable: true, retryAfterMs: 2000 });
   assert.equal(classifyError({ status: 503 }), { outcome: 'overload', retryable: true });
