@@ -424,14 +424,29 @@ function piece(s: Series, timestamps: Float64Array, values: Float64Array, clean:
   return out;
 }
 
-/** One block's series cut to [mint, maxt] (views, no copies); already sorted by labels. */
+/**
+ * Series cut to [mint, maxt] (views, no copies); already sorted by labels. Series that share
+ * their timestamps (one scrape target's) share the bounds and the timestamps view: the search is
+ * made once per target, and a query sees them as one array.
+ */
 function cut(series: readonly Series[], mint: number, maxt: number): Series[] {
   const out: Series[] = [];
+  let cuts: Map<Float64Array, Float64Array> | undefined;
   for (const s of series) {
-    const a = lowerBound(s.timestamps, mint);
-    const b = upperBound(s.timestamps, maxt);
-    if (b <= a) continue;
-    out.push(a === 0 && b === s.timestamps.length ? s : piece(s, s.timestamps.subarray(a, b), s.values.subarray(a, b), s.mayHaveStale === false));
+    const all = s.timestamps;
+    let ts = cuts?.get(all);
+    if (!ts) {
+      const a = lowerBound(all, mint);
+      const b = upperBound(all, maxt);
+      ts = a === 0 && b === all.length ? all : all.subarray(a, b);
+      (cuts ??= new Map()).set(all, ts);
+    }
+    if (ts.length === 0) continue;
+    if (ts === all) out.push(s);
+    else {
+      const a = (ts.byteOffset - all.byteOffset) >> 3;
+      out.push(piece(s, ts, s.values.subarray(a, a + ts.length), s.mayHaveStale === false));
+    }
   }
   return out;
 }

@@ -233,6 +233,14 @@ S('held selects are answered at once without reading; blocks read apart are join
   // Across the two reads a series is a copy; inside the one read, a view of its buffer.
   const inside = cache.selectHeld({ matchers: m, mint: DAY0 + 7 * H, maxt: DAY0 + 9 * H })!;
   assert.equal(await answer({ select: async () => inside }, { matchers: m, mint: DAY0 + 7 * H, maxt: DAY0 + 9 * H }), await answer(plain, { matchers: m, mint: DAY0 + 7 * H, maxt: DAY0 + 9 * H }));
+  // One scrape target's series share their times, and so the view a select cuts of them.
+  const byInstance = new Map<string, Float64Array[]>();
+  for (const x of inside.series) {
+    const inst = x.labels.find((l) => l.name === 'instance')!.value;
+    byInstance.set(inst, [...(byInstance.get(inst) ?? []), x.timestamps]);
+  }
+  assert.ok([...byInstance.values()].some((v) => v.length > 1));
+  for (const [inst, v] of byInstance) assert.is(new Set(v).size, 1, inst);
   const whole = (await cache.select(early)).series;
   for (const s of inside.series) {
     const w = whole.find((x) => labelsKey(x.labels) === labelsKey(s.labels))!;

@@ -242,6 +242,44 @@ test('round trip: every PromQL query gives identical results on Parquet and memo
       }
     }
     assert.ok(checked > 150);
+
+    // The series of one scrape target share their timestamps: one array, decoded once (the
+    // buckets of a datacenter are scraped together; each counter here has its own times).
+    const day = (await pq.select({ matchers: [matcher('=~', '__name__', 'http_.*')], mint: MIDNIGHT, maxt: MIDNIGHT + DAY_MS - 1 })).series;
+    const name = (x: Series) => x.labels.find((l) => l.name === '__name__')!.value;
+    for (const dc of ['dc1', 'dc2', 'dc3']) {
+      const buckets = day.filter((x) => name(x) === 'http_request_duration_seconds_bucket' && x.labels.some((l) => l.name === 'datacenter' && l.value === dc));
+      assert.is(buckets.length, 4);
+      assert.ok(buckets.every((x) => x.timestamps === buckets[0]!.timestamps), `the buckets of ${dc} share one array`);
+    }
+    const counters = day.filter((x) => name(x) === 'http_requests_total');
+    assert.ok(counters.length > 10);
+    assert.is(new Set(counters.map((x) => x.timestamps)).size, counters.length, 'different times, different arrays');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('shared timestamps: rows with the same times get one array; same count and ends but other times inside do not', async () => {
+  const dir = tempDir('shared-ts');
+  try {
+    const store = new LocalObjectStore(dir, { fsync: false });
+    const times = Array.from({ length: 200 }, (_, i) => MIDNIGHT + i * 15_000);
+    const shifted = times.map((t, i) => (i === 100 ? t + 5_000 : t));
+    const input: Series[] = [
+      { labels: labelsFromRecord({ __name__: 'm', k: 'a' }), timestamps: Float64Array.from(times), values: Float64Array.from(times, (_, i) => i) },
+      { labels: labelsFromRecord({ __name__: 'm', k: 'b' }), timestamps: Float64Array.from(shifted), values: Float64Array.from(times, (_, i) => 2 * i) },
+      { labels: labelsFromRecord({ __name__: 'm', k: 'c' }), timestamps: Float64Array.from(times), values: Float64Array.from(times, (_, i) => 3 * i) },
+    ];
+    await writeBlocks(store, 'h', input);
+    const got = (await new ParquetQueryable(store, { prefix: 'h' }).select({ matchers: [matcher('=', '__name__', 'm')], mint: MIDNIGHT, maxt: MIDNIGHT + DAY_MS - 1 })).series;
+    assert.is(got.length, 3);
+    got.forEach((x, i) => {
+      assert.ok(sameBits(x.timestamps, input[i]!.timestamps), `times of ${formatLabels(x.labels)}`);
+      assert.ok(sameBits(x.values, input[i]!.values), `values of ${formatLabels(x.labels)}`);
+    });
+    assert.ok(got[0]!.timestamps === got[2]!.timestamps, 'the same times: one array');
+    assert.ok(got[1]!.timestamps !== got[0]!.timestamps, 'other times inside: an array of its own');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

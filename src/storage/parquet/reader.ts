@@ -148,15 +148,26 @@ export class BlockReader {
     await forEachRowCell(this.store, this.chunks, rows, cols, (k, _c, cell) => {
       cells[k]!.push(cell);
     });
+    // The series of one scrape target share their timestamps (a scrape stamps all its samples
+    // at once): such rows are given one array, so that they take half the memory and a query
+    // can find a window's bounds once for all of them.
+    const seen = new Map<string, Float64Array<ArrayBuffer>>();
     const decode = (cs: Uint8Array[]) => {
       let n = 0;
       for (const c of cs) for (const ch of decodeCell(c, mint, maxt)) n += xorChunkNumSamples(ch.data);
-      const ts = new Float64Array(n);
+      const all = new Float64Array(n);
       const vs = new Float64Array(n);
       let off = 0;
       takeStaleSeen();
-      for (const c of cs) off += decodeCellSamples(c, ts, vs, off, mint, maxt);
-      return { ts: ts.subarray(0, off), vs: vs.subarray(0, off), stale: takeStaleSeen() };
+      for (const c of cs) off += decodeCellSamples(c, all, vs, off, mint, maxt);
+      let ts = all.subarray(0, off);
+      if (off > 0) {
+        const key = `${off}|${ts[0]}|${ts[off - 1]}`;
+        const before = seen.get(key);
+        if (!before) seen.set(key, ts);
+        else if (sameTimes(before, ts)) ts = before;
+      }
+      return { ts, vs: vs.subarray(0, off), stale: takeStaleSeen() };
     };
     const out: { ts: Float64Array; vs: Float64Array; stale: boolean }[] = [];
     for (let k = 0; k < cells.length; k++) out.push(await naming(this.store, this.chunks.key, `the chunks of row ${rows[k]} (${cols.join(', ')})`, () => decode(cells[k]!)));
@@ -385,4 +396,11 @@ export function rowsHas(rows: readonly number[], i: number): boolean {
     else hi = mid;
   }
   return lo < rows.length && rows[lo] === i;
+}
+
+/** Whether two timestamp arrays of the same length hold the same times. */
+function sameTimes(a: Float64Array, b: Float64Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
