@@ -13,7 +13,7 @@
  *   the replay ends.
  */
 
-import type { Measurements, Status } from '../slo/judge.js';
+import type { Status } from '../slo/judge.js';
 import { sloInfo, type SloInfo } from '../slo/info.js';
 import { ms } from '../util/duration.js';
 import type { Expr } from '../promql/ast.js';
@@ -159,10 +159,9 @@ export async function replay(spec: BacktestSpec, slos: readonly SloSpec[], q: Qu
   const measure = async (stage: Stage, times: number[]) => {
     evaluations.reserve(times.length);
     const rows = await stage.measureMany(times, q);
-    return (n: number, t: number) => (times[n] === t ? rows.at(n) : undefined);
+    // Synchronous when time n was measured: no promise per evaluation.
+    return (n: number, t: number) => (times[n] === t ? stage.judgeMeasured(t, rows, n) : stage.evaluate(t, q));
   };
-  // Synchronous when the row is measured: no promise per evaluation.
-  const judged = (stage: Stage, t: number, row: Measurements[] | undefined) => (row ? stage.judgeAt(t, row) : stage.evaluate(t, q));
   const record = (stage: Stage, name: string, t: number, v: StageVerdict): Verdict => {
     evaluations.add(t, name, v.verdict, stage);
     if (v.verdict === 'revert' && !revert) revert = { at: t, stage: name, reasons: v.reasons };
@@ -182,7 +181,7 @@ export async function replay(spec: BacktestSpec, slos: readonly SloSpec[], q: Qu
       const stage = new Stage({ specs: slos, scope: st.scope, baselineScope: st.baseline, startedAt: start, keepReasons: 'latest' });
       const times: number[] = [];
       for (let t = align(start); (next === undefined ? t <= end : t < end) && t < stopAt; t += interval) times.push(t);
-      const rowAt = await measure(stage, times);
+      const judged = await measure(stage, times);
       let n = 0;
       let decision: Verdict | undefined;
       let last: Verdict | undefined;
@@ -192,7 +191,7 @@ export async function replay(spec: BacktestSpec, slos: readonly SloSpec[], q: Qu
           stopped = true;
           break;
         }
-        const got = judged(stage, t, rowAt(n, t));
+        const got = judged(n, t);
         const v = record(stage, st.name, t, got instanceof Promise ? await got : got);
         n++;
         last = v;
@@ -217,7 +216,7 @@ export async function replay(spec: BacktestSpec, slos: readonly SloSpec[], q: Qu
         times.push(t);
         if (t >= deadline) break;
       }
-      const rowAt = await measure(stage, times);
+      const judged = await measure(stage, times);
       let n = 0;
       let decision: Verdict | undefined;
       let outcome: StageOutcome = 'stopped';
@@ -226,7 +225,7 @@ export async function replay(spec: BacktestSpec, slos: readonly SloSpec[], q: Qu
           stopped = true;
           break;
         }
-        const got = judged(stage, t, rowAt(n, t));
+        const got = judged(n, t);
         const v = record(stage, st.name, t, got instanceof Promise ? await got : got);
         n++;
         if (revert) {
@@ -315,15 +314,16 @@ class EvaluationLog {
     if (k < 0) k = this.stages.push(stage) - 1;
     this.stage[i] = k;
     this.verdict[i] = VERDICTS.indexOf(verdict);
-    st.slos.forEach((s, j) => {
-      const e = s.evaluations[s.evaluations.length - 1]!;
+    for (let j = 0; j < st.slos.length; j++) {
+      const evs = st.slos[j]!.evaluations;
+      const e = evs[evs.length - 1]!;
       const c = this.cols[j]!;
       c.status[i] = STATUSES.indexOf(e.status);
       c.hasSli[i] = e.sli !== undefined ? 1 : 0;
       c.sli[i] = e.sli ?? NaN;
       c.hasBase[i] = e.baseline !== undefined ? 1 : 0;
       c.base[i] = e.baseline ?? NaN;
-    });
+    }
   }
 
   get firstAt(): number | undefined {

@@ -478,13 +478,14 @@ class Judgement implements Evaluation {
   private listed: readonly Reason[] | undefined;
   constructor(
     private readonly spec: JudgementSpec,
-    private m: Measurements | undefined,
+    private m: Measurements | (() => Measurements) | undefined,
     readonly status: Status,
   ) {}
   get reasons(): readonly Reason[] {
     if (!this.listed) {
       const out: Reason[] = [];
-      assess(this.spec, this.m!, out);
+      const m = this.m!;
+      assess(this.spec, typeof m === 'function' ? m() : m, out);
       this.listed = out;
       this.m = undefined;
     }
@@ -498,4 +499,12 @@ class Judgement implements Evaluation {
 /** Judges one evaluation of one SLO. */
 export function judge(spec: JudgementSpec, m: Measurements): Evaluation {
   return new Judgement(spec, m, assess(spec, m, undefined));
+}
+
+/**
+ * Judges measurements seen through a view that will be written over (see MeasurementRows.view):
+ * the status now, the reasons when read, from `again()` (the same measurements, made anew).
+ */
+export function judgeSeen(spec: JudgementSpec, view: Measurements, again: () => Measurements): Evaluation {
+  return new Judgement(spec, again, assess(spec, view, undefined));
 }

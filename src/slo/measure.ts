@@ -8,7 +8,7 @@
 import type { BinaryExpr, Expr } from '../promql/ast.js';
 import { parseExpr } from '../promql/parser.js';
 import type { QueryValue, ResultSeries } from '../promql/result.js';
-import type { Evaluation, Measured, Measurements, Samples } from './judge.js';
+import type { Evaluation, Measured, Measurements, SampleSpan, Samples } from './judge.js';
 import { judge } from './judge.js';
 import { applyScope, infoScope, matcherScope, parseScopeMatchers, type Scope } from './scope.js';
 import { fillWindow, type SloSpec } from './spec.js';
@@ -198,6 +198,11 @@ export async function measure(spec: SloSpec, scopes: Scopes, t: number, q: Query
 export interface MeasurementRows<T = Measurements> {
   readonly length: number;
   at(i: number): T | undefined;
+  /**
+   * The measurements at i in one object reused by every call, for judging them at once: read
+   * it before the next call and keep nothing of it (take `at` for that).
+   */
+  view?(i: number): T | undefined;
 }
 
 /**
@@ -238,6 +243,7 @@ export async function measureMany(spec: SloSpec, scopes: Scopes, times: readonly
     }
     const [s, b, rs, tr, sm] = await Promise.all([sli, base, Promise.all(ratios), traffic, samples]);
     if (j.comparison && scopes.baseline && W && cs && !sm) return one();
+    const view = new RowView(s, b, windows, rs, tr, sm);
     return {
       length: times.length,
       at(i: number): Measurements | undefined {
@@ -246,10 +252,11 @@ export async function measureMany(spec: SloSpec, scopes: Scopes, times: readonly
         if (b) m.baseline = b.at(i);
         // Looked up by window when judged (a Map per time would be made and dropped 43k times a batch).
         if (windows.length) m.errorRatios = { get: (w) => (windows.includes(w) ? rs[windows.indexOf(w)]!.at(i) : undefined) };
-        if (sm) m.samples = { release: sm[0](i), baseline: sm[1](i) };
+        if (sm) m.samples = { release: sm[0].at(i), baseline: sm[1].at(i) };
         if (tr) m.traffic = tr.at(i);
         return m;
       },
+      view: (i: number) => (i >= 0 && i < times.length ? view.at(i) : undefined),
     };
   } catch {
     return one();
@@ -259,6 +266,54 @@ export async function measureMany(spec: SloSpec, scopes: Scopes, times: readonly
 /** One Measured per time of a range answer, made when asked for. */
 interface Column {
   at(i: number): Measured;
+}
+
+/** A comparison sample span whose fields are written over for each time. */
+class SpanView implements SampleSpan {
+  values: ArrayLike<number> = NO_SAMPLES;
+  from = 0;
+  to = 0;
+}
+
+/**
+ * measureMany's measurements at one time, written over for each time asked: the same values
+ * `at` makes, without the objects (a replay judges tens of thousands of times and keeps none).
+ */
+class RowView implements Measurements {
+  sli: Measured = EMPTY;
+  baseline: Measured | undefined;
+  traffic: Measured | undefined;
+  errorRatios: { get(windowMs: number): Measured | undefined } | undefined;
+  samples: { release: Samples; baseline: Samples } | undefined;
+  private i = 0;
+  private readonly spans: [SpanView, SpanView] = [new SpanView(), new SpanView()];
+  private readonly ratios = { get: (w: number) => this.ratioAt(w) };
+  constructor(
+    private readonly s: Column,
+    private readonly b: Column | undefined,
+    private readonly windows: readonly number[],
+    private readonly rs: readonly Column[],
+    private readonly tr: Column | undefined,
+    private readonly sm: readonly [SampleWindows, SampleWindows] | undefined,
+  ) {
+    if (windows.length) this.errorRatios = this.ratios;
+    if (sm) this.samples = { release: NO_SAMPLES, baseline: NO_SAMPLES };
+  }
+  at(i: number): this {
+    this.i = i;
+    this.sli = this.s.at(i);
+    if (this.b) this.baseline = this.b.at(i);
+    if (this.tr) this.traffic = this.tr.at(i);
+    if (this.sm) {
+      this.samples!.release = this.sm[0].into(i, this.spans[0]);
+      this.samples!.baseline = this.sm[1].into(i, this.spans[1]);
+    }
+    return this;
+  }
+  private ratioAt(w: number): Measured | undefined {
+    for (let k = 0; k < this.windows.length; k++) if (this.windows[k] === w) return this.rs[k]!.at(this.i);
+    return undefined;
+  }
 }
 
 const EMPTY: Measured = { kind: 'empty' };
@@ -307,8 +362,11 @@ function columnOf(what: string, a: QueryAnswer, times: readonly number[]): Colum
   };
 }
 
-/** The samples of each comparison window, by time index, made when asked for. */
-type SampleWindows = (i: number) => Samples;
+/** The samples of each comparison window, by time index: made when asked for, or written into a reused span. */
+interface SampleWindows {
+  at(i: number): Samples;
+  into(i: number, span: SpanView): Samples;
+}
 
 const NO_SAMPLES: readonly number[] = [];
 
@@ -352,7 +410,7 @@ function windowsOf(a: QueryAnswer, times: readonly number[], W: number): SampleW
     for (let j = 0; j < vs.length; j++) if (vs[j] !== vs[j]) return true;
     return false;
   });
-  return (i) => {
+  const into = (i: number, span: SpanView): Samples => {
     const k = only[i]!;
     if (k < 0) return NO_SAMPLES;
     const vs = series[k]!.values;
@@ -362,11 +420,17 @@ function windowsOf(a: QueryAnswer, times: readonly number[], W: number): SampleW
     if (hasNaN[k]) for (let x = a0; x < b0 && !nan; x++) nan = vs[x] !== vs[x];
     // A span of the answer when every value is a number (the usual case: no copy, no view). The
     // comparison sorts them only when its test can decide, which a healthy release rarely lets it.
-    if (!nan) return { values: vs, from: a0, to: b0 };
+    if (!nan) {
+      span.values = vs;
+      span.from = a0;
+      span.to = b0;
+      return span;
+    }
     const out: number[] = [];
     for (let x = a0; x < b0; x++) if (!Number.isNaN(vs[x]!)) out.push(vs[x]!);
     return out;
   };
+  return { into, at: (i) => into(i, new SpanView()) };
 }
 
 /** Measures and judges one SLO at `t`. */

@@ -4,10 +4,10 @@
  * caller's: the gate waits on the wall clock or walks history, the backtest simulates.
  */
 
-import { judge, type Evaluation, type Measured, type Measurements, type Reason, type Status } from './judge.js';
+import { judge, judgeSeen, type Evaluation, type Measured, type Measurements, type Reason, type Status } from './judge.js';
 import { measure, measureMany, scopesFor, type MeasurementRows, type QueryFn, type Scopes } from './measure.js';
 import type { SloSpec } from './spec.js';
-import { stageVerdict, summarizeRun, type RunLimits, type RunSummary, type StageVerdict, type TimedEvaluation } from './verdict.js';
+import { stageVerdict, summarizeRun, type RunLimits, type RunSummary, type SloOutcome, type StageVerdict, type TimedEvaluation } from './verdict.js';
 
 /** One evaluation of one SLO, with the SLI values it measured (for charts and reports). */
 export interface StageEvaluation extends TimedEvaluation, Pick<Evaluation, 'reasons'> {
@@ -47,6 +47,11 @@ export interface StageOptions {
 
 const NO_REASONS: readonly never[] = Object.freeze([]);
 
+/** A stage's measurements at many times: rows [time][slo], and each SLO's own rows. */
+export interface StageRows extends MeasurementRows<Measurements[]> {
+  readonly cols: readonly MeasurementRows[];
+}
+
 /** A one-shot gate's limits: the first evaluation decides. */
 const ONE_SHOT: RunLimits = { initialDelayMs: 0, failureLimit: 0, inconclusiveLimit: 0, errorLimit: 0 };
 
@@ -71,35 +76,61 @@ export class Stage {
 
   /**
    * Measures every SLO at many times at once (one range query per expression: the replay of a
-   * backtest); feed each time's row to `judgeAt`, in time order. Indexed [time][slo].
+   * backtest); judge each time with `judgeMeasured` (or feed its row to `judgeAt`), in time
+   * order. Indexed [time][slo].
    */
-  async measureMany(times: readonly number[], q: QueryFn): Promise<MeasurementRows<Measurements[]>> {
+  async measureMany(times: readonly number[], q: QueryFn): Promise<StageRows> {
     const cols = await Promise.all(this.slos.map((s, i) => measureMany(s.spec, this.scopes[i]!, times, q)));
-    return { length: times.length, at: (k) => (k >= 0 && k < times.length ? cols.map((c) => c.at(k)!) : undefined) };
+    return { length: times.length, cols, at: (k) => (k >= 0 && k < times.length ? cols.map((c) => c.at(k)!) : undefined) };
   }
 
   /** Judges every SLO at `t` from its measurements (in the order of the specs) and updates the summaries. */
   judgeAt(t: number, ms: readonly Measurements[]): StageVerdict {
-    this.slos.forEach((s, i) => {
+    for (let i = 0; i < this.slos.length; i++) {
       const m = ms[i]!;
-      const prev = s.evaluations[s.evaluations.length - 1];
-      const ev = new Judged(t, judge(s.spec.judgement, m), num(m.sli), num(m.baseline));
-      if (this.o.keepReasons === 'latest' && prev) {
-        if (prev instanceof Judged) prev.forget();
-        else (prev as { reasons: StageEvaluation['reasons'] }).reasons = NO_REASONS;
-      }
-      // The summary reads back only over a run of failures, errors or missing data: before a
-      // change of status, or under a passing one, nothing earlier is read again.
-      if (this.o.keepReasons === 'latest' && prev && (ev.status !== prev.status || ev.status === 'pass' || ev.status === 'warn')) {
-        // Written over in place (emptying the list would free its storage only to make it
-        // again at the next push).
-        if (s.evaluations.length > 1) s.evaluations.length = 1;
-        s.evaluations[0] = ev;
-      } else s.evaluations.push(ev);
-      const limits = this.o.oneShot ? ONE_SHOT : s.spec.evaluation;
-      s.summary = summarizeRun(limits, s.evaluations, this.o.startedAt, t);
-    });
+      this.take(i, t, judge(this.slos[i]!.spec.judgement, m), m);
+    }
     return this.verdict();
+  }
+
+  /**
+   * judgeAt for the measurements of time index k of `rows` (from measureMany): judged through
+   * the columns' views, so that judging a time makes no measurement objects; an evaluation's
+   * reasons, when read, are written from measurements made anew.
+   */
+  judgeMeasured(t: number, rows: StageRows, k: number): StageVerdict {
+    for (let i = 0; i < this.slos.length; i++) {
+      const col = rows.cols[i]!;
+      const spec = this.slos[i]!.spec.judgement;
+      const view = col.view?.(k);
+      if (view) this.take(i, t, judgeSeen(spec, view, () => col.at(k)!), view);
+      else {
+        const m = col.at(k)!;
+        this.take(i, t, judge(spec, m), m);
+      }
+    }
+    return this.verdict();
+  }
+
+  /** Adds SLO i's evaluation at t and updates its summary. */
+  private take(i: number, t: number, judgement: Evaluation, m: Measurements): void {
+    const s = this.slos[i]!;
+    const prev = s.evaluations[s.evaluations.length - 1];
+    const ev = new Judged(t, judgement, num(m.sli), num(m.baseline));
+    if (this.o.keepReasons === 'latest' && prev) {
+      if (prev instanceof Judged) prev.forget();
+      else (prev as { reasons: StageEvaluation['reasons'] }).reasons = NO_REASONS;
+    }
+    // The summary reads back only over a run of failures, errors or missing data: before a
+    // change of status, or under a passing one, nothing earlier is read again.
+    if (this.o.keepReasons === 'latest' && prev && (ev.status !== prev.status || ev.status === 'pass' || ev.status === 'warn')) {
+      // Written over in place (emptying the list would free its storage only to make it
+      // again at the next push).
+      if (s.evaluations.length > 1) s.evaluations.length = 1;
+      s.evaluations[0] = ev;
+    } else s.evaluations.push(ev);
+    const limits = this.o.oneShot ? ONE_SHOT : s.spec.evaluation;
+    s.summary = summarizeRun(limits, s.evaluations, this.o.startedAt, t);
   }
 
   /**
@@ -121,10 +152,19 @@ export class Stage {
 
   /** The stage verdict from the current summaries. */
   verdict(): StageVerdict {
+    // Keeping the latest reasons only, the verdict's reasons are read before the next judgement:
+    // its outcomes are written over in place rather than made per evaluation.
+    if (this.o.keepReasons === 'latest') {
+      const outcomes = (this.outcomes ??= this.slos.map((s) => ({ name: s.spec.name, summary: s.summary, weight: s.spec.weight, critical: s.spec.critical, dryRun: s.spec.dryRun })));
+      for (let i = 0; i < outcomes.length; i++) outcomes[i]!.summary = this.slos[i]!.summary;
+      return stageVerdict(outcomes);
+    }
     return stageVerdict(
       this.slos.map((s) => ({ name: s.spec.name, summary: s.summary, weight: s.spec.weight, critical: s.spec.critical, dryRun: s.spec.dryRun })),
     );
   }
+
+  private outcomes: { -readonly [K in keyof SloOutcome]: SloOutcome[K] }[] | undefined;
 }
 
 /** One evaluation judged here: its reasons are the judgement's, written when first read. */

@@ -246,6 +246,16 @@ S("columnar measurements judge exactly as the gate's instant queries do, time by
   assert.ok(reasonsChecked >= 2, `${reasonsChecked} verdicts' reasons compared`);
 });
 
+/** The measurements a view holds, as a plain record (without the view's own workings). */
+const fields = (m: Measurements): Measurements => {
+  const out: { -readonly [K in keyof Measurements]: Measurements[K] } = { sli: m.sli };
+  if (m.baseline !== undefined) out.baseline = m.baseline;
+  if (m.traffic !== undefined) out.traffic = m.traffic;
+  if (m.errorRatios !== undefined) out.errorRatios = m.errorRatios;
+  if (m.samples !== undefined) out.samples = { release: m.samples.release, baseline: m.samples.baseline };
+  return out;
+};
+
 /** Samples as a sorted plain array: the comparison takes them as a multiset. */
 const multiset = (xs: Samples) => Array.from(samplesArray(xs)).sort((a, b) => a - b);
 /** Measurements with the samples as multisets and the error ratios read at the windows of `ref` (a Map from measure). */
@@ -274,11 +284,14 @@ S('measureMany gives, time by time, the very measurements measure takes', async 
       const many = await measureMany(spec, scopes, times, direct);
       // Step by step, then by jumps and backwards, then again.
       const order = [...Array.from({ length: 20 }, (_, i) => i), 59, 45, 33, 21, 27, 28, 29, 0, 5, 19];
+      assert.ok(many.view, `${f}, ${what}: measured by columns, with a view`);
       for (const i of order) {
         const m = many.at(i)!;
         const at = `${f}, ${what}, at ${new Date(times[i]!).toISOString()}`;
         const ref = await measure(spec, scopes, times[i]!, direct);
         assert.equal(plain(m, ref), plain(ref, ref), at);
+        // The reused view holds the same measurements, whatever it held before.
+        assert.equal(plain(fields(many.view!(i)!), ref), plain(ref, ref), `${at}, through the view`);
       }
     }
   }
