@@ -151,7 +151,7 @@ export class BlockReader {
     // The series of one scrape target share their timestamps (a scrape stamps all its samples
     // at once): such rows are given one array, so that they take half the memory and a query
     // can find a window's bounds once for all of them.
-    const seen = new Map<string, Float64Array<ArrayBuffer>>();
+    const seen = new Map<number, Float64Array<ArrayBuffer>>();
     const decode = (cs: Uint8Array[]) => {
       let n = 0;
       for (const c of cs) for (const ch of decodeCell(c, mint, maxt)) n += xorChunkNumSamples(ch.data);
@@ -162,9 +162,8 @@ export class BlockReader {
       for (const c of cs) off += decodeCellSamples(c, all, vs, off, mint, maxt);
       let ts = all.subarray(0, off);
       if (off > 0) {
-        const key = `${off}|${ts[0]}|${ts[off - 1]}`;
-        const before = seen.get(key);
-        if (!before) seen.set(key, ts);
+        const before = seen.get(ts[0]!);
+        if (!before) seen.set(ts[0]!, ts);
         else if (sameTimes(before, ts)) ts = before;
       }
       return { ts, vs: vs.subarray(0, off), stale: takeStaleSeen() };
@@ -398,9 +397,8 @@ export function rowsHas(rows: readonly number[], i: number): boolean {
   return lo < rows.length && rows[lo] === i;
 }
 
-/** Whether two timestamp arrays of the same length hold the same times. */
+/** Whether two timestamp arrays hold the same times (compared as bytes: timestamps are never NaN or -0). */
 function sameTimes(a: Float64Array, b: Float64Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
+  if (a.length !== b.length || a[a.length - 1] !== b[b.length - 1]) return false;
+  return Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
 }
