@@ -55,10 +55,24 @@ interface Indexed {
   readonly postings: Map<string, Map<string, Series[]>>;
 }
 
-interface Block extends Indexed {
-  readonly samples: number;
-  /** Every series of the select that read this block, whole: a select inside one run is cut from it. */
-  readonly run: Indexed;
+/**
+ * One block of a read: its samples counted at once, its own series made only when a select
+ * joins it with a block read apart (a select inside one read is cut from the read's series).
+ */
+class Block implements Indexed {
+  readonly filtered = new Map<string, readonly Series[]>();
+  readonly postings = new Map<string, Map<string, Series[]>>();
+  private own: Series[] | undefined;
+  constructor(
+    /** Every series of the select that read this block, whole. */
+    readonly run: Indexed,
+    readonly samples: number,
+    private readonly mint: number,
+    private readonly maxt: number,
+  ) {}
+  get series(): readonly Series[] {
+    return (this.own ??= cut(this.run.series, this.mint, this.maxt));
+  }
 }
 
 /** The block's series with `name`=`value`, in order, from an index of that label made once. */
@@ -275,8 +289,7 @@ export class WindowCache implements Queryable {
     if (r.warnings?.length) throw new Error(r.warnings.join('; '));
     const whole: Series[] = [];
     const run: Indexed = { series: whole, filtered: new Map(), postings: new Map() };
-    const out: { series: Series[]; samples: number; filtered: Map<string, readonly Series[]>; postings: Map<string, Map<string, Series[]>>; run: Indexed }[] = [];
-    for (let b = first; b <= last; b++) out.push({ series: [], samples: 0, filtered: new Map(), postings: new Map(), run });
+    const samples = new Array<number>(last - first + 1).fill(0);
     for (const s of r.series) {
       // Looked for once here, so that no query of the batch scans the series for staleness again.
       const clean = s.mayHaveStale === false || !hasStale(s.values);
@@ -284,15 +297,11 @@ export class WindowCache implements Queryable {
       let a = 0;
       for (let b = first; b <= last; b++) {
         const end = upperBound(s.timestamps, (b + 1) * this.blockMs - 1, a);
-        if (end > a) {
-          const blk = out[b - first]!;
-          blk.series.push(piece(s, s.timestamps.subarray(a, end), s.values.subarray(a, end), clean));
-          blk.samples += end - a;
-        }
+        samples[b - first]! += end - a;
         a = end;
       }
     }
-    return out;
+    return samples.map((n, k) => new Block(run, n, (first + k) * this.blockMs, (first + k + 1) * this.blockMs - 1));
   }
 
   /** Drops least recently used blocks past the sample budget. */
