@@ -291,10 +291,14 @@ async function openShared(src: SourceSpec, limiter: AdaptiveLimiter, config?: Hm
     const engine = new Engine({ lookbackDelta: config?.query.lookbackDeltaMs ?? DEFAULT_LOOKBACK_MS });
     // A query's data is put on its way, and waited for, before the query takes a turn of the
     // limiter: queued behind others, it would start reading only when its turn came, and a query
-    // holding a turn while its data is read keeps out others whose data is already there.
+    // holding a turn while its data is read keeps out others whose data is already there. The
+    // turn then bounds evaluation in this process, so it is asked for without the batch jitter
+    // (which spreads requests to a shared backend; here it only left the process idle, 73 ms of
+    // a 0.5 s benchmark batch).
+    const local = { jitter: false } as const;
     const q: QueryFn = {
-      instant: (e, t) => engine.prefetch(cache, e, t, t, 0).then(() => limiter.run('batch', () => engine.instantQuery(cache, e, t))),
-      range: (e, s, en, st) => engine.prefetch(cache, e, s, en, st).then(() => limiter.run('batch', () => engine.rangeQuery(cache, e, s, en, st))),
+      instant: (e, t) => engine.prefetch(cache, e, t, t, 0).then(() => limiter.run('batch', () => engine.instantQuery(cache, e, t), local)),
+      range: (e, s, en, st) => engine.prefetch(cache, e, s, en, st).then(() => limiter.run('batch', () => engine.rangeQuery(cache, e, s, en, st), local)),
     };
     return { shared: new SharedQueries(q), cache, prefetch: (e, s, en, st) => void engine.prefetch(cache, e, s, en, st), close: () => cache.close() };
   }

@@ -42,8 +42,21 @@ export interface ClassOptions {
   maxQueue: number;
   /** Longest wait for admission, ms; then the request is rejected. */
   maxWaitMs: number;
-  /** Full-jitter delay before queueing, ms (uniform in [0, jitterMs)). */
+  /**
+   * Full-jitter delay before queueing, ms (uniform in [0, jitterMs)): spreads a class's requests
+   * to a shared backend. Work done in this process asks without it (see AskOptions).
+   */
   jitterMs: number;
+}
+
+/** How one request asks for a slot. */
+export interface AskOptions {
+  /**
+   * Whether to wait the class's jitter first (default true). A request whose slot bounds work
+   * done in this process (hmd evaluating stored data itself, its reads made before it asks)
+   * has no shared backend to spread its load over: the jitter would only leave the process idle.
+   */
+  readonly jitter?: boolean;
 }
 
 export interface LimiterOptions {
@@ -158,10 +171,10 @@ export class AdaptiveLimiter {
   }
 
   /** Runs `fn` under the limiter, retrying retryable failures within the budget. */
-  async run<T>(priority: Priority, fn: () => Promise<T>): Promise<T> {
+  async run<T>(priority: Priority, fn: () => Promise<T>, ask?: AskOptions): Promise<T> {
     this.budgets[priority].deposit();
     for (let attempt = 0; ; attempt++) {
-      const permit = await this.acquire(priority);
+      const permit = await this.acquire(priority, ask);
       try {
         const out = await fn();
         permit.release('success');
@@ -178,9 +191,9 @@ export class AdaptiveLimiter {
   }
 
   /** Waits for a slot (after the class's jitter); rejects at once when the queue is full. */
-  async acquire(priority: Priority): Promise<Permit> {
+  async acquire(priority: Priority, ask?: AskOptions): Promise<Permit> {
     const co = this.options.classes[priority];
-    if (co.jitterMs > 0) await this.sleep(this.random() * co.jitterMs);
+    if (co.jitterMs > 0 && ask?.jitter !== false) await this.sleep(this.random() * co.jitterMs);
     const q = this.queues[priority];
     if (q.length >= co.maxQueue) {
       throw this.reject(priority, 'queue_full', `hmd limiter: ${priority} queue full (${q.length} waiting); the backend is at capacity, retry later`);

@@ -15,7 +15,7 @@ import * as assert from 'uvu/assert';
 import { runBatch, type RunOutcome } from '../../src/backtest/batch.js';
 import { parseSetFlag } from '../../src/backtest/overrides.js';
 import { summarizeSettings } from '../../src/backtest/summary.js';
-import { AdaptiveLimiter, type Priority } from '../../src/limiter/limiter.js';
+import { AdaptiveLimiter, type AskOptions, type Priority } from '../../src/limiter/limiter.js';
 import { PrometheusApi } from '../../src/server/api.js';
 import { startHttpServer } from '../../src/server/http.js';
 import { openObjectStore } from '../../src/storage/objstore/open.js';
@@ -38,16 +38,18 @@ S.after((ctx) => rmSync(ctx.dir, { recursive: true, force: true }));
 const decisions = (runs: readonly RunOutcome[]) =>
   runs.map((r) => ({ name: r.name, setting: r.setting, revert: r.result?.revert?.at, stage: r.result?.revert?.stage, evaluations: r.result?.evaluations.length, status: r.status }));
 
-/** A limiter that records the class of every request it admits. */
-function recordingLimiter(): { limiter: AdaptiveLimiter; classes: Priority[] } {
+/** A limiter that records the class of every request it admits, and whether it asked with the jitter. */
+function recordingLimiter(): { limiter: AdaptiveLimiter; classes: Priority[]; jittered: boolean[] } {
   const classes: Priority[] = [];
+  const jittered: boolean[] = [];
   const limiter = new AdaptiveLimiter({});
   const run = limiter.run.bind(limiter);
-  limiter.run = <T>(p: Priority, fn: () => Promise<T>): Promise<T> => {
+  limiter.run = <T>(p: Priority, fn: () => Promise<T>, ask?: AskOptions): Promise<T> => {
     classes.push(p);
-    return run(p, fn);
+    jittered.push(ask?.jitter !== false);
+    return run(p, fn, ask);
   };
-  return { limiter, classes };
+  return { limiter, classes, jittered };
 }
 
 S('the bundled examples: incidents reverted within their bound, healthy releases left alone', async () => {
@@ -107,13 +109,14 @@ S('queries are shared across settings and each window of data is read once', asy
   assert.ok(one.stats.queriesAsked > alone.stats.queriesAsked);
 });
 
-S('every query passes the limiter, at batch priority', async () => {
-  const { limiter, classes } = recordingLimiter();
+S('every query passes the limiter, at batch priority; evaluated here, without the jitter meant for shared backends', async () => {
+  const { limiter, classes, jittered } = recordingLimiter();
   const r = await runBatch({ files: [file('v1.6.0-bad-canary')], limiter });
   assert.ok(classes.length > 0);
   assert.is(classes.length, r.stats.queriesSent);
   assert.ok(classes.every((c) => c === 'batch'));
   assert.is(limiter.counts.admitted, classes.length);
+  assert.ok(jittered.every((j) => !j), 'stored data is evaluated in this process: no jitter');
 });
 
 S('a query waits for its data before it takes a turn of the limiter, not while holding one', async () => {
@@ -122,9 +125,9 @@ S('a query waits for its data before it takes a turn of the limiter, not while h
   let fetched = 0;
   const readsDoneAtTurn: number[] = [];
   const run = limiter.run.bind(limiter);
-  limiter.run = <T>(p: Priority, fn: () => Promise<T>): Promise<T> => {
+  limiter.run = <T>(p: Priority, fn: () => Promise<T>, ask?: AskOptions): Promise<T> => {
     readsDoneAtTurn.push(fetched);
-    return run(p, fn);
+    return run(p, fn, ask);
   };
   const r = await runBatch({ files: [file('v1.6.0-bad-canary')], limiter, cache: { onFetch: () => void fetched++ } });
   assert.ok(r.runs.every((o) => o.status !== 'error'), JSON.stringify(r.runs.map((o) => o.error)));
@@ -204,10 +207,11 @@ S('the same batch over a real S3 server and over remote engines decides the same
   try {
     const cfg = join(mkdtempSync(join(tmpdir(), 'hmd-batch-eng-')), 'hmd.yaml');
     writeFileSync(cfg, `engines:\n  - {name: history, url: "${server.url}"}\n`);
-    const { limiter, classes } = recordingLimiter();
+    const { limiter, classes, jittered } = recordingLimiter();
     const viaEngines = await runBatch({ files, source: { kind: 'engines', config: cfg }, limiter });
     assert.equal(decisions(viaEngines.runs), decisions(local.runs));
     assert.ok(classes.length > 0 && classes.every((c) => c === 'batch'));
+    assert.ok(jittered.every((j) => j), 'remote engines are a shared backend: the batch jitter spreads the load');
   } finally {
     await server.close(0);
   }

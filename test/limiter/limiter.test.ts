@@ -7,7 +7,7 @@
 import { Registry } from 'prom-client';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { AdaptiveLimiter, classifyError, LimiterRejectedError } from '../../src/limiter/limiter.js';
+import { AdaptiveLimiter, classifyError, LimiterRejectedError, type Permit } from '../../src/limiter/limiter.js';
 import { limiterMetrics } from '../../src/limiter/metrics.js';
 import { FakeClock, quantile, simulate, type BackendOptions, type SimResult } from '../helpers/limiter-sim.js';
 
@@ -178,6 +178,26 @@ S('a request admitted at once arms no deadline; one that waits arms one, cleared
   await clock.runUntil(10_000);
   assert.is(l.counts.rejected, 0, 'the cleared deadline never fires');
   assert.is(l.counts.admitted, 2);
+});
+
+S('the class jitter delays a request unless it asks without it', async () => {
+  const clock = new FakeClock();
+  const l = new AdaptiveLimiter({ window: { initialLimit: 10 }, classes: { batch: { maxQueue: 10, maxWaitMs: 5000, jitterMs: 1000, minShare: 0.1, maxShare: 1 } } }, { clock, random: () => 0.5 });
+  // Without the jitter: admitted with the clock standing still.
+  let now: Permit | undefined;
+  void l.acquire('batch', { jitter: false }).then((p) => (now = p));
+  await new Promise((r) => setImmediate(r));
+  assert.ok(now, 'admitted without a sleep');
+  assert.is(clock.now(), 0);
+  now!.release('success');
+  // With it: nothing until the clock passes the drawn delay (0.5 of 1000 ms).
+  let admitted = false;
+  const later = l.acquire('batch').then((p) => ((admitted = true), p));
+  await clock.runUntil(499);
+  assert.not.ok(admitted, 'still sleeping its jitter');
+  await clock.runUntil(501);
+  (await later).release('success');
+  assert.ok(admitted);
 });
 
 S('errors: 429/502/503/504 and timeouts are retryable overload, 422 and 400 neutral, other 5xx overload', () => {
