@@ -42,7 +42,7 @@ function extrapolatedRate(w: Window, isCounter: boolean, isRate: boolean, out: F
   const { ts, vs, lo, hi } = w;
   if (hi - lo < 2) return false;
   const result = vs[hi - 1]! - vs[lo]! + (isCounter ? scannedResets(vs, lo, hi) : 0);
-  out[i] = extrapolate(ts[lo]!, ts[hi - 1]!, vs[lo]!, result, hi - lo, w.start, w.end, isCounter, isRate, w.range);
+  out[i] = extrapolate(ts[lo]!, ts[hi - 1]!, vs[lo]!, result, hi - lo, w.start, w.end, isCounter, isRate, durationSeconds(w.range));
   return true;
 }
 
@@ -64,6 +64,8 @@ export function extrapolatedRateSeries(
   present: Uint8Array,
 ): number {
   const len = ts.length;
+  // The range in seconds, once per series rather than per window.
+  const seconds = durationSeconds(range);
   const r = isCounter ? (resets ?? (ends.length > 2 ? indexResets(vs) : undefined)) : undefined;
   const at = r?.at;
   const base = r?.base ?? 0;
@@ -88,7 +90,7 @@ export function extrapolatedRateSeries(
         result += indexedResets(vs, r!, k, hi);
       }
     }
-    values[i] = extrapolate(ts[lo]!, ts[hi - 1]!, vs[lo]!, result, hi - lo, start, end, isCounter, isRate, range);
+    values[i] = extrapolate(ts[lo]!, ts[hi - 1]!, vs[lo]!, result, hi - lo, start, end, isCounter, isRate, seconds);
     present[i] = 1;
   }
   return processed;
@@ -121,9 +123,9 @@ function indexedResets(vs: Float64Array, r: ResetIndex, k: number, hi: number): 
  * The extrapolation of Prometheus's extrapolatedRate: `result` (the change over n samples from
  * firstT to lastT, resets added back) extended to the window (start, end] when the first/last
  * sample is within 1.1 average intervals of its edge (else by half an interval), never below a
- * counter's zero; per second of `range` (ms) when `isRate`.
+ * counter's zero; per second of the range (`rangeSeconds`, as Go's Duration.Seconds()) when `isRate`.
  */
-function extrapolate(firstT: number, lastT: number, first: number, result: number, n: number, start: number, end: number, isCounter: boolean, isRate: boolean, range: number): number {
+function extrapolate(firstT: number, lastT: number, first: number, result: number, n: number, start: number, end: number, isCounter: boolean, isRate: boolean, rangeSeconds: number): number {
   let durationToStart = (firstT - start) / 1000;
   let durationToEnd = (end - lastT) / 1000;
   const sampledInterval = (lastT - firstT) / 1000;
@@ -138,7 +140,7 @@ function extrapolate(firstT: number, lastT: number, first: number, result: numbe
   }
   if (durationToEnd >= extrapolationThreshold) durationToEnd = averageDurationBetweenSamples / 2;
   let factor = (sampledInterval + durationToStart + durationToEnd) / sampledInterval;
-  if (isRate) factor /= durationSeconds(range);
+  if (isRate) factor /= rangeSeconds;
   return result * factor;
 }
 
