@@ -30,7 +30,8 @@
  *       A / IO ≤ 2: evaluation must not dominate I/O. For scale, "read once": the same selects
  *       merged per metric (name only, widest range), so that no byte is read twice.
  *   B   the same batch through the distributed engine against one Prometheus (promtool
- *       backfill of the same series) answering query_range; its verdicts, SLO statuses and SLI
+ *       backfill of the same series) answering query_range, asked without the batch jitter as A
+ *       is (one server on loopback: no load to spread); its verdicts, SLO statuses and SLI
  *       values are compared with A's. Expect a few SLI values to differ by up to about 1%: hmd
  *       extrapolates rate() as Prometheus 3 does (the half-interval cap before the clamp to
  *       the counter's zero), Prometheus 2.42 the other way round, which differs for a window
@@ -51,6 +52,7 @@ import { performance, PerformanceObserver } from 'node:perf_hooks';
 import pLimit from 'p-limit';
 import { log, median, parseFlags, round } from './common.js';
 import { runBatch, type BatchResult, type RunOutcome } from '../src/backtest/batch.js';
+import { AdaptiveLimiter } from '../src/limiter/limiter.js';
 import { generateFixture } from '../src/fixtures/generate.js';
 import { ParquetQueryable } from '../src/storage/parquet/queryable.js';
 import type { LabelMatcher } from '../src/storage/matchers.js';
@@ -341,7 +343,10 @@ async function runB(files: string[], prom: PrometheusHistory, dir: string, concu
   const counter = countRequests();
   try {
     const t = performance.now();
-    const result = await runBatch({ files, concurrency, source: { kind: 'engines', config: cfg } });
+    // Without the batch jitter, as A runs: with one Prometheus on loopback there is no load to
+    // spread, and the comparison is of evaluation, not of waiting.
+    const limiter = new AdaptiveLimiter({ classes: { batch: { jitterMs: 0 } } });
+    const result = await runBatch({ files, concurrency, source: { kind: 'engines', config: cfg }, limiter });
     return { result, fetches: [], requests: counter.count(prom.server.url), wallMs: performance.now() - t };
   } finally {
     counter.stop();
