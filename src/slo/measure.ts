@@ -243,20 +243,13 @@ export async function measureMany(spec: SloSpec, scopes: Scopes, times: readonly
     }
     const [s, b, rs, tr, sm] = await Promise.all([sli, base, Promise.all(ratios), traffic, samples]);
     if (j.comparison && scopes.baseline && W && cs && !sm) return one();
+    const inRange = (i: number) => i >= 0 && i < times.length;
     const view = new RowView(s, b, windows, rs, tr, sm);
     return {
       length: times.length,
-      at(i: number): Measurements | undefined {
-        if (!(i >= 0 && i < times.length)) return undefined;
-        const m: { -readonly [K in keyof Measurements]: Measurements[K] } = { sli: s.at(i) };
-        if (b) m.baseline = b.at(i);
-        // Looked up by window when judged (a Map per time would be made and dropped 43k times a batch).
-        if (windows.length) m.errorRatios = { get: (w) => (windows.includes(w) ? rs[windows.indexOf(w)]!.at(i) : undefined) };
-        if (sm) m.samples = { release: sm[0].at(i), baseline: sm[1].at(i) };
-        if (tr) m.traffic = tr.at(i);
-        return m;
-      },
-      view: (i: number) => (i >= 0 && i < times.length ? view.at(i) : undefined),
+      // A view of its own: the measurements of one time, kept as long as needed.
+      at: (i: number) => (inRange(i) ? new RowView(s, b, windows, rs, tr, sm).at(i) : undefined),
+      view: (i: number) => (inRange(i) ? view.at(i) : undefined),
     };
   } catch {
     return one();
@@ -276,8 +269,9 @@ class SpanView implements SampleSpan {
 }
 
 /**
- * measureMany's measurements at one time, written over for each time asked: the same values
- * `at` makes, without the objects (a replay judges tens of thousands of times and keeps none).
+ * measureMany's measurements at one time, written over for each time asked (error ratios are
+ * looked up by window when judged, samples are spans of the comparison answers): a replay judges
+ * tens of thousands of times through one view per column and keeps none of them.
  */
 class RowView implements Measurements {
   sli: Measured = EMPTY;
@@ -362,9 +356,8 @@ function columnOf(what: string, a: QueryAnswer, times: readonly number[]): Colum
   };
 }
 
-/** The samples of each comparison window, by time index: made when asked for, or written into a reused span. */
+/** The samples of each comparison window, by time index, written into a span (or a list without the NaNs). */
 interface SampleWindows {
-  at(i: number): Samples;
   into(i: number, span: SpanView): Samples;
 }
 
@@ -430,7 +423,7 @@ function windowsOf(a: QueryAnswer, times: readonly number[], W: number): SampleW
     for (let x = a0; x < b0; x++) if (!Number.isNaN(vs[x]!)) out.push(vs[x]!);
     return out;
   };
-  return { into, at: (i) => into(i, new SpanView()) };
+  return { into };
 }
 
 /** Measures and judges one SLO at `t`. */
