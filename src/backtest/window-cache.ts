@@ -143,29 +143,32 @@ export class WindowCache implements Queryable {
 
   async select(req: SelectRequest, signal?: AbortSignal): Promise<SelectResult> {
     if (req.labelsOnly) return this.inner.select(req, signal);
-    const held = this.selectHeld(req);
-    if (held) {
-      if (signal?.aborted) throw signal.reason;
-      return held;
-    }
     const span = this.span(req);
+    const held = this.heldOf(span);
+    if (held && signal?.aborted) throw signal.reason;
     this.request(span);
-    const got = await untilAborted(Promise.all(span.keys.map((k) => this.blocks.get(k)!)), signal);
-    return this.serve(req, span, got);
+    return this.serve(req, span, held ?? (await untilAborted(Promise.all(span.keys.map((k) => this.blocks.get(k)!)), signal)));
   }
 
   /** The answer to a select whose blocks are all held (a prefetched query's, always), else undefined; nothing is read. */
   selectHeld(req: SelectRequest): SelectResult | undefined {
     if (req.labelsOnly) return undefined;
     const span = this.span(req);
+    const held = this.heldOf(span);
+    if (!held) return undefined;
+    this.request(span);
+    return this.serve(req, span, held);
+  }
+
+  /** A select's blocks when every one of them is held. */
+  private heldOf(span: Span): Block[] | undefined {
     const got: Block[] = [];
     for (const k of span.keys) {
       const h = this.held.get(k);
       if (!h) return undefined;
       got.push(h);
     }
-    this.request(span);
-    return this.serve(req, span, got);
+    return got;
   }
 
   /** A select's answer from its blocks. */
